@@ -1,0 +1,279 @@
+/*
+Copyright 2026 The subscription-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/testenv"
+)
+
+var nsCounter int
+
+// newNamespace gives every test its own namespace so names never collide.
+func newNamespace() string {
+	nsCounter++
+	name := fmt.Sprintf("admission-%d", nsCounter)
+	Expect(kube.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
+	return name
+}
+
+// samplePolicy loads config/samples' policy: every invalid case is a small edit of it.
+func samplePolicy(ns string) *subv1.SubscriptionPolicy {
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "samples", "subscriptions_v1alpha1_subscriptionpolicy.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	p := &subv1.SubscriptionPolicy{}
+	Expect(yaml.UnmarshalStrict(data, p)).To(Succeed())
+	p.Namespace = ns
+	return p
+}
+
+func sampleTenants(ns string) []*subv1.TenantUsage {
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "samples", "subscriptions_v1alpha1_tenantusage.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	var out []*subv1.TenantUsage
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		tu := &subv1.TenantUsage{}
+		Expect(yaml.UnmarshalStrict([]byte(doc), tu)).To(Succeed())
+		tu.Namespace = ns
+		out = append(out, tu)
+	}
+	return out
+}
+
+func minimalTenant(ns, id string) *subv1.TenantUsage {
+	return &subv1.TenantUsage{
+		ObjectMeta: metav1.ObjectMeta{Name: id, Namespace: ns},
+		Spec:       subv1.TenantUsageSpec{TenantID: id, Tier: "starter"},
+	}
+}
+
+// expectInvalid asserts the API server rejected the object as Invalid and that
+// the message names the field.
+func expectInvalid(err error, fragments ...string) {
+	GinkgoHelper()
+	Expect(err).To(HaveOccurred(), "the API server accepted an invalid object")
+	Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want 422 Invalid, got: %v", err)
+	for _, f := range fragments {
+		Expect(err.Error()).To(ContainSubstring(f))
+	}
+}
+
+var _ = Describe("SubscriptionPolicy admission", func() {
+	ctx := context.Background()
+
+	It("accepts the sample policy", func() {
+		Expect(kube.Client.Create(ctx, samplePolicy(newNamespace()))).To(Succeed())
+	})
+
+	DescribeTable("rejects invalid policies with a message naming the field",
+		func(edit func(p *subv1.SubscriptionPolicy), fragments ...string) {
+			p := samplePolicy(newNamespace())
+			edit(p)
+			expectInvalid(kube.Client.Create(ctx, p), fragments...)
+		},
+		Entry("duplicate tier name", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Tiers[1].Name = "starter"
+		}, "spec.tiers[1]", "Duplicate value"),
+		Entry("duplicate metric name", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Metrics[1].Name = "products"
+		}, "spec.metrics[1]", "Duplicate value"),
+		Entry("duplicate feature name", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Features = append(p.Spec.Features, p.Spec.Features[0])
+		}, "spec.features[1]", "Duplicate value"),
+		Entry("minimumTier names no declared tier", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Features[0].MinimumTier = "premium"
+		}, "spec.features[].minimumTier must name a tier declared in spec.tiers"),
+		Entry("limit key names no declared metric", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Tiers[0].Limits["ovens"] = 3
+		}, "spec.tiers[].limits keys must name metrics declared in spec.metrics"),
+		Entry("negative limit", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Tiers[0].Limits["products"] = -1
+		}, "spec.tiers[0].limits", "must be non-negative"),
+		Entry("warningPercent not below criticalPercent", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Thresholds.WarningPercent = 95
+		}, "spec.thresholds", "warningPercent must be less than criticalPercent"),
+		Entry("criticalPercent above 100", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Thresholds.CriticalPercent = 120
+		}, "spec.thresholds.criticalPercent", "less than or equal to 100"),
+		Entry("warningDays not above criticalDays", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Thresholds.WarningDays = 7
+		}, "spec.thresholds", "warningDays must be greater than criticalDays"),
+		Entry("negative criticalDays", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Thresholds.CriticalDays = -1
+		}, "spec.thresholds.criticalDays", "greater than or equal to 0"),
+		Entry("metric with two sources", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Metrics[0].RedisCounter = &subv1.RedisCounterSource{}
+		}, "spec.metrics[0]", "exactly one of postgres or redisCounter"),
+		Entry("metric with no source", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Metrics[0].Postgres = nil
+		}, "spec.metrics[0]", "exactly one of postgres or redisCounter"),
+		Entry("redis key pattern without {date}", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Metrics[8].RedisCounter.KeyPattern = "storage:{tenant}"
+		}, "spec.metrics[8].redisCounter.keyPattern", "must contain {tenant} and {date}"),
+		Entry("schedule that is not cron", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Snapshot.Schedule = "every day at two"
+		}, "spec.snapshot.schedule"),
+		Entry("schedule with six fields", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Snapshot.Schedule = "0 0 2 * * *"
+		}, "spec.snapshot.schedule"),
+		Entry("retentionDays below minHistoryDays", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Snapshot.RetentionDays = 5
+		}, "spec.snapshot", "retentionDays must be at least minHistoryDays"),
+		Entry("retentionDays above 400", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Snapshot.RetentionDays = 401
+		}, "spec.snapshot.retentionDays", "less than or equal to 400"),
+		Entry("malformed time zone", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Snapshot.TimeZone = "Europe Madrid"
+		}, "spec.snapshot.timeZone"),
+		Entry("price with three decimals", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Tiers[0].Price.Monthly = "49.999"
+		}, "spec.tiers[0].price.monthly"),
+		Entry("unknown HTTP method", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Features[0].Routes[0].Method = "FETCH"
+		}, "spec.features[0].routes[0].method", "Unsupported value"),
+		Entry("route path not starting with /", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Features[0].Routes[0].Path = "api/v1"
+		}, "spec.features[0].routes[0].path"),
+		Entry("messages without English", func(p *subv1.SubscriptionPolicy) {
+			delete(p.Spec.Features[0].Messages, "en")
+		}, "spec.features[0].messages", "must include en"),
+		Entry("messages keyed by a non-language", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Features[0].Messages["Spanish!"] = p.Spec.Features[0].Messages["es"]
+		}, "spec.features[0].messages", "must be language codes"),
+		Entry("ROI maximum below minimum", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Features[0].ROIEstimate.MonthlySavingsMax = 10
+		}, "spec.features[0].roiEstimate", "monthlySavingsMax must be >= monthlySavingsMin"),
+		Entry("gateway enabled without upstream", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Gateway.Upstream = ""
+		}, "spec.gateway", "upstream is required when the gateway is enabled"),
+		Entry("JWT with both a secret and a JWKS URL", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Gateway.TenantIdentity.JWT.JWKSURL = "https://auth.example/jwks.json"
+		}, "spec.gateway.tenantIdentity.jwt", "exactly one of secretRef or jwksURL"),
+		Entry("jwtClaim identity without JWT settings", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Gateway.TenantIdentity.JWT = nil
+		}, "spec.gateway.tenantIdentity", "jwt is required when from is jwtClaim"),
+		Entry("no tiers", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Tiers = nil
+			p.Spec.Features = nil
+		}, "spec.tiers"),
+	)
+
+	It("applies the documented defaults", func() {
+		ns := newNamespace()
+		p := &subv1.SubscriptionPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "minimal", Namespace: ns},
+			Spec: subv1.SubscriptionPolicySpec{
+				Tiers:   []subv1.Tier{{Name: "free"}},
+				Metrics: []subv1.Metric{{Name: "api_calls", RedisCounter: &subv1.RedisCounterSource{}}},
+				Gateway: &subv1.GatewaySpec{Enabled: true, Upstream: "http://app:8080",
+					TenantIdentity: subv1.TenantIdentity{From: subv1.IdentityPath}},
+			},
+		}
+		Expect(kube.Client.Create(ctx, p)).To(Succeed())
+		got := &subv1.SubscriptionPolicy{}
+		Expect(kube.Client.Get(ctx, keyOf(p), got)).To(Succeed())
+		Expect(got.Spec.Thresholds).To(Equal(subv1.Thresholds{WarningPercent: 80, CriticalPercent: 90, WarningDays: 14, CriticalDays: 7}))
+		Expect(got.Spec.Forecast.Method).To(Equal(subv1.ForecastLinear))
+		Expect(got.Spec.Snapshot).To(Equal(subv1.SnapshotSpec{
+			Schedule: "0 2 * * *", TimeZone: "UTC", RetentionDays: 60, MinHistoryDays: 7,
+			StartingDeadlineSeconds: ptr.To[int64](86400),
+		}))
+		Expect(got.Spec.Gateway.Replicas).To(Equal(ptr.To[int32](1)))
+		Expect(got.Spec.Gateway.UpgradeURL).To(Equal("/app/settings/subscription"))
+		Expect(got.Spec.Gateway.TenantIdentity.Claim).To(Equal("tenant_id"))
+		Expect(got.Spec.Gateway.TenantIdentity.Header).To(Equal("X-Tenant-ID"))
+	})
+
+	It("accepts @daily-style macros and a zero critical-days threshold", func() {
+		p := samplePolicy(newNamespace())
+		p.Spec.Snapshot.Schedule = "@daily"
+		p.Spec.Thresholds = subv1.Thresholds{WarningPercent: 70, CriticalPercent: 100, WarningDays: 3, CriticalDays: 0}
+		Expect(kube.Client.Create(ctx, p)).To(Succeed())
+	})
+})
+
+var _ = Describe("TenantUsage admission", func() {
+	ctx := context.Background()
+
+	It("accepts the sample tenants and defaults policyRef to \"default\"", func() {
+		ns := newNamespace()
+		for _, tu := range sampleTenants(ns) {
+			Expect(kube.Client.Create(ctx, tu)).To(Succeed())
+		}
+		got := &subv1.TenantUsage{}
+		Expect(kube.Client.Get(ctx, keyOf(sampleTenants(ns)[0]), got)).To(Succeed())
+		Expect(got.Spec.PolicyRef.Name).To(Equal("default"))
+	})
+
+	DescribeTable("rejects invalid tenants with a message naming the field",
+		func(edit func(tu *subv1.TenantUsage), fragments ...string) {
+			tu := minimalTenant(newNamespace(), "bakery-1")
+			edit(tu)
+			expectInvalid(kube.Client.Create(ctx, tu), fragments...)
+		},
+		Entry("missing tenantID", func(tu *subv1.TenantUsage) { tu.Spec.TenantID = "" }, "spec.tenantID"),
+		Entry("tenantID that is not DNS-safe", func(tu *subv1.TenantUsage) { tu.Spec.TenantID = "Bakery_1" }, "spec.tenantID"),
+		Entry("tenantID longer than 63", func(tu *subv1.TenantUsage) { tu.Spec.TenantID = strings.Repeat("a", 64) }, "spec.tenantID"),
+		Entry("tier that is not a name", func(tu *subv1.TenantUsage) { tu.Spec.Tier = "Pro Plan" }, "spec.tier"),
+		Entry("negative limit override", func(tu *subv1.TenantUsage) {
+			tu.Spec.LimitOverrides = map[string]int64{"products": -5}
+		}, "spec.limitOverrides", "must be non-negative"),
+		Entry("limit override keyed by a non-metric", func(tu *subv1.TenantUsage) {
+			tu.Spec.LimitOverrides = map[string]int64{"Products!": 5}
+		}, "spec.limitOverrides", "keys must be metric names"),
+	)
+
+	It("keeps tenantID immutable", func() {
+		tu := minimalTenant(newNamespace(), "bakery-2")
+		Expect(kube.Client.Create(ctx, tu)).To(Succeed())
+		tu.Spec.TenantID = "bakery-3"
+		expectInvalid(kube.Client.Update(ctx, tu), "spec.tenantID", "spec.tenantID is immutable")
+	})
+})
+
+var _ = Describe("kubectl", func() {
+	It("applies config/samples and prints the dashboard columns", func() {
+		out, err := kube.Kubectl("apply", "-f", filepath.Join(testenv.RepoRoot(), "config", "samples"))
+		Expect(err).NotTo(HaveOccurred(), out)
+		out, err = kube.Kubectl("get", "tu", "-n", "bakery-ia")
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(strings.Fields(strings.SplitN(out, "\n", 2)[0])).To(Equal(
+			[]string{"NAME", "TENANT", "TIER", "STATUS", "DAYS-LEFT", "METRIC", "LAST-SNAPSHOT", "AGE"}))
+		Expect(out).To(ContainSubstring("panaderia-san-pablo"))
+		out, err = kube.Kubectl("get", "subpol", "-n", "bakery-ia")
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(strings.Fields(strings.SplitN(out, "\n", 2)[0])).To(Equal(
+			[]string{"NAME", "TIERS", "TENANTS", "NEXT-SNAPSHOT", "READY", "AGE"}))
+		out, err = kube.Kubectl("get", "subscriptions", "-n", "bakery-ia")
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(out).To(ContainSubstring("subscriptionpolicy.subscriptions.bakery-ia.io/default"))
+	})
+})

@@ -1,0 +1,617 @@
+/*
+Copyright 2026 The subscription-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Validation that CEL cannot do is done by the SubscriptionPolicy controller and
+// reported in the Ready condition with reason InvalidSpec (Stalled=True):
+//   - spec.snapshot.timeZone must name a zone in the IANA time zone database;
+//   - spec.snapshot.schedule must parse as a cron expression (CEL only checks its shape);
+//   - Postgres queries are checked when they run (column count and types), and a
+//     failing query is named in the SnapshotSucceeded condition.
+
+// SubscriptionPolicySpec declares plan tiers, usage metrics, gated features,
+// forecast thresholds, the snapshot schedule and the bundled gateway.
+// +kubebuilder:validation:XValidation:rule="!has(self.features) || self.features.all(f, self.tiers.exists(t, t.name == f.minimumTier))",message="spec.features[].minimumTier must name a tier declared in spec.tiers"
+// +kubebuilder:validation:XValidation:rule="self.tiers.all(t, !has(t.limits) || t.limits.all(k, self.metrics.exists(m, m.name == k)))",message="spec.tiers[].limits keys must name metrics declared in spec.metrics"
+type SubscriptionPolicySpec struct {
+	// Tiers are the plans, ordered from lowest to highest. A tenant on a tier
+	// may use every feature whose minimumTier is at or below its own tier.
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=10
+	Tiers []Tier `json:"tiers"`
+
+	// Metrics are the usage metrics measured daily for every tenant.
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	Metrics []Metric `json:"metrics"`
+
+	// Features are the paid features that need a minimum tier; the gateway
+	// answers 402 with an upgrade offer when a lower tier calls one of their routes.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	Features []Feature `json:"features,omitempty"`
+
+	// Thresholds decide each metric's status colour.
+	// +optional
+	// +kubebuilder:default={}
+	Thresholds Thresholds `json:"thresholds,omitempty"`
+
+	// Forecast selects how the daily growth rate is fitted.
+	// +optional
+	// +kubebuilder:default={}
+	Forecast ForecastSpec `json:"forecast,omitempty"`
+
+	// Snapshot says when usage is recorded and how long history is kept.
+	// +optional
+	// +kubebuilder:default={}
+	Snapshot SnapshotSpec `json:"snapshot,omitempty"`
+
+	// TenantDiscovery, when set, creates and updates a TenantUsage for every
+	// active tenant found in the database.
+	// +optional
+	TenantDiscovery *TenantDiscovery `json:"tenantDiscovery,omitempty"`
+
+	// Gateway configures the bundled gateway that enforces tiers at the edge.
+	// +optional
+	Gateway *GatewaySpec `json:"gateway,omitempty"`
+}
+
+// Tier is one subscription plan.
+type Tier struct {
+	// Name identifies the tier (for example "starter"); TenantUsage.spec.tier refers to it.
+	// +required
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9-]{0,62}$`
+	Name string `json:"name"`
+
+	// DisplayName is the name shown to users (for example "Professional").
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	DisplayName string `json:"displayName,omitempty"`
+
+	// Price is the monthly list price; absent for a free or custom-priced tier.
+	// +optional
+	Price *Price `json:"price,omitempty"`
+
+	// Highlighted marks the tier to feature in a plan comparison table.
+	// +optional
+	Highlighted bool `json:"highlighted,omitempty"`
+
+	// Limits maps a metric name to the tier's limit for it. A metric that is
+	// absent is unlimited on this tier.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k] >= 0)",message="spec.tiers[].limits values must be non-negative"
+	Limits map[string]int64 `json:"limits,omitempty"`
+}
+
+// Price is an amount of money without floating point.
+type Price struct {
+	// Monthly is the monthly price as a decimal string with at most two
+	// fractional digits, for example "49" or "49.99".
+	// +required
+	// +kubebuilder:validation:Pattern=`^[0-9]{1,9}(\.[0-9]{1,2})?$`
+	Monthly string `json:"monthly"`
+
+	// Currency is shown as written: an ISO 4217 code ("EUR") or a symbol ("€").
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=8
+	Currency string `json:"currency"`
+}
+
+// Metric is one usage metric and where its daily value comes from.
+// +kubebuilder:validation:XValidation:rule="has(self.postgres) != has(self.redisCounter)",message="spec.metrics[]: exactly one of postgres or redisCounter must be set"
+type Metric struct {
+	// Name identifies the metric in limits, history keys and forecasts (for example "products").
+	// +required
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_]{0,62}$`
+	Name string `json:"name"`
+
+	// Label is the human-readable name (for example "Products").
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Label string `json:"label,omitempty"`
+
+	// Unit is appended to values when shown (for example "MB"); empty for counts.
+	// +optional
+	// +kubebuilder:validation:MaxLength=16
+	Unit string `json:"unit,omitempty"`
+
+	// Postgres reads the metric with one SQL query for all tenants.
+	// +optional
+	Postgres *PostgresSource `json:"postgres,omitempty"`
+
+	// RedisCounter reads the metric from a daily counter per tenant in Redis.
+	// +optional
+	RedisCounter *RedisCounterSource `json:"redisCounter,omitempty"`
+}
+
+// PostgresSource is a SQL query that returns one (tenant_id, value) row per tenant.
+type PostgresSource struct {
+	// Query must return two columns: the tenant ID (text) and the value (an
+	// integer type), one row per tenant, for all tenants at once, for example
+	// "SELECT tenant_id, count(*) FROM products GROUP BY tenant_id". It runs in a
+	// read-only transaction with a statement timeout. Tenants without a row get 0.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Query string `json:"query"`
+}
+
+// RedisCounterSource reads one Redis string counter per tenant and day.
+type RedisCounterSource struct {
+	// KeyPattern is the counter's key with the placeholders {tenant} and {date}
+	// (YYYY-MM-DD in the policy's time zone). Defaults to
+	// "usage_daily:{tenant}:<metric name>:{date}", the key the gateway increments
+	// for api_calls.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.contains('{tenant}') && self.contains('{date}')",message="spec.metrics[].redisCounter.keyPattern must contain {tenant} and {date}"
+	KeyPattern string `json:"keyPattern,omitempty"`
+}
+
+// Feature is a paid capability gated at the gateway.
+type Feature struct {
+	// Name identifies the feature (for example "analytics"); it is reported as
+	// details.required_feature in the 402 body.
+	// +required
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_-]{0,62}$`
+	Name string `json:"name"`
+
+	// MinimumTier is the lowest tier that may use the feature.
+	// +required
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9-]{0,62}$`
+	MinimumTier string `json:"minimumTier"`
+
+	// Routes are the requests that belong to this feature.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	Routes []Route `json:"routes,omitempty"`
+
+	// PreviewURL lets a user preview the feature before upgrading.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	PreviewURL string `json:"previewURL,omitempty"`
+
+	// ROIEstimate is the return on investment shown in the upgrade offer.
+	// +optional
+	ROIEstimate *ROIEstimate `json:"roiEstimate,omitempty"`
+
+	// Messages are the upgrade offer texts keyed by language code (for example
+	// "en", "es", "eu"). "en" is required: it is the fallback language.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$'))",message="spec.features[].messages keys must be language codes such as en, es or eu"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || 'en' in self",message="spec.features[].messages must include en, the fallback language"
+	Messages map[string]FeatureMessage `json:"messages,omitempty"`
+}
+
+// HTTPMethod is an HTTP request method, or "*" for any.
+// +kubebuilder:validation:Enum="*";GET;HEAD;POST;PUT;PATCH;DELETE;OPTIONS
+type HTTPMethod string
+
+// Route matches requests by method and path pattern.
+type Route struct {
+	// Method is the HTTP method; "*" matches any.
+	// +optional
+	// +kubebuilder:default="*"
+	Method HTTPMethod `json:"method,omitempty"`
+
+	// Path is a pattern of "/"-separated segments: a literal, "{tenant}" (one
+	// segment that is the tenant ID), "*" (any one segment) or, last only, "**"
+	// (the rest of the path). Example: "/api/v1/tenants/{tenant}/analytics/**".
+	// +required
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^/[A-Za-z0-9._~%!$&'()*+,;=:@{}/-]*$`
+	Path string `json:"path"`
+}
+
+// ROIEstimate is an estimated monthly saving, in whole currency units.
+// +kubebuilder:validation:XValidation:rule="self.monthlySavingsMax >= self.monthlySavingsMin",message="spec.features[].roiEstimate.monthlySavingsMax must be >= monthlySavingsMin"
+type ROIEstimate struct {
+	// +required
+	// +kubebuilder:validation:Minimum=0
+	MonthlySavingsMin int64 `json:"monthlySavingsMin"`
+	// +required
+	// +kubebuilder:validation:Minimum=0
+	MonthlySavingsMax int64 `json:"monthlySavingsMax"`
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	PaybackPeriodDays int32 `json:"paybackPeriodDays,omitempty"`
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=8
+	Currency string `json:"currency"`
+}
+
+// FeatureMessage is the localised upgrade offer for one feature.
+type FeatureMessage struct {
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=200
+	Title string `json:"title"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=2000
+	Description string `json:"description,omitempty"`
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Benefits []Benefit `json:"benefits,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=500
+	SocialProof string `json:"socialProof,omitempty"`
+}
+
+// Benefit is one line of an upgrade offer.
+type Benefit struct {
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=300
+	Text string `json:"text"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Icon string `json:"icon,omitempty"`
+}
+
+// Thresholds decide a metric's status: critical when usage reaches
+// criticalPercent or the breach is at most criticalDays away; warning when usage
+// reaches warningPercent or the breach is at most warningDays away; else safe.
+// +kubebuilder:validation:XValidation:rule="self.warningPercent < self.criticalPercent",message="spec.thresholds.warningPercent must be less than criticalPercent"
+// +kubebuilder:validation:XValidation:rule="self.warningDays > self.criticalDays",message="spec.thresholds.warningDays must be greater than criticalDays"
+type Thresholds struct {
+	// +optional
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	WarningPercent int32 `json:"warningPercent,omitempty"`
+	// +optional
+	// +kubebuilder:default=90
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	CriticalPercent int32 `json:"criticalPercent,omitempty"`
+	// +optional
+	// +kubebuilder:default=14
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3650
+	WarningDays int32 `json:"warningDays,omitempty"`
+	// +optional
+	// +kubebuilder:default=7
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3650
+	CriticalDays int32 `json:"criticalDays,omitempty"`
+}
+
+// ForecastMethod is how the daily growth rate is fitted.
+// +kubebuilder:validation:Enum=linear;theilSen
+type ForecastMethod string
+
+const (
+	// ForecastLinear is an ordinary least-squares fit, like Prometheus predict_linear.
+	ForecastLinear ForecastMethod = "linear"
+	// ForecastTheilSen is the median of pairwise slopes, robust to one-day spikes.
+	ForecastTheilSen ForecastMethod = "theilSen"
+)
+
+// ForecastSpec selects the trend model.
+type ForecastSpec struct {
+	// Method is linear (least squares) or theilSen (robust to outliers).
+	// +optional
+	// +kubebuilder:default=linear
+	Method ForecastMethod `json:"method,omitempty"`
+}
+
+// SnapshotSpec schedules the daily usage snapshot.
+// +kubebuilder:validation:XValidation:rule="self.retentionDays >= self.minHistoryDays",message="spec.snapshot.retentionDays must be at least minHistoryDays"
+type SnapshotSpec struct {
+	// Schedule is a 5-field cron expression or a macro such as @daily. Only its
+	// shape is checked at admission; the controller parses it and reports an
+	// invalid one in the Ready condition.
+	// +optional
+	// +kubebuilder:default="0 2 * * *"
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,?LW-]+ +[0-9A-Za-z*/,-]+ +[0-9A-Za-z*/,?L#-]+)$`
+	Schedule string `json:"schedule,omitempty"`
+
+	// TimeZone is the IANA time zone of the schedule and of the calendar date
+	// under which a snapshot is stored. Checked by the controller.
+	// +optional
+	// +kubebuilder:default=UTC
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+/-]+$`
+	TimeZone string `json:"timeZone,omitempty"`
+
+	// RetentionDays is how many days of history are kept.
+	// +optional
+	// +kubebuilder:default=60
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=400
+	RetentionDays int32 `json:"retentionDays,omitempty"`
+
+	// MinHistoryDays is how many daily points a forecast needs; with fewer,
+	// growth rate, breach date and days left are null.
+	// +optional
+	// +kubebuilder:default=7
+	// +kubebuilder:validation:Minimum=2
+	// +kubebuilder:validation:Maximum=400
+	MinHistoryDays int32 `json:"minHistoryDays,omitempty"`
+
+	// StartingDeadlineSeconds is how late a missed run may still be caught up
+	// (for example after the operator was down at the scheduled time). Older
+	// missed runs are skipped and reported.
+	// +optional
+	// +kubebuilder:default=86400
+	// +kubebuilder:validation:Minimum=0
+	StartingDeadlineSeconds *int64 `json:"startingDeadlineSeconds,omitempty"`
+}
+
+// TenantDiscovery finds active tenants in the database.
+type TenantDiscovery struct {
+	// Postgres returns (tenant_id, tier) rows for the active tenants.
+	// +required
+	Postgres PostgresSource `json:"postgres"`
+}
+
+// IdentitySource says where the gateway reads the tenant ID from.
+// +kubebuilder:validation:Enum=jwtClaim;path;trustedHeader
+type IdentitySource string
+
+const (
+	// IdentityJWTClaim reads the tenant ID from a claim of a verified JWT bearer token.
+	IdentityJWTClaim IdentitySource = "jwtClaim"
+	// IdentityPath reads the tenant ID from the {tenant} segment of the matched route.
+	IdentityPath IdentitySource = "path"
+	// IdentityTrustedHeader reads the tenant ID from a header set by an
+	// authenticating proxy in front of the gateway. Only safe behind such a proxy.
+	IdentityTrustedHeader IdentitySource = "trustedHeader"
+)
+
+// GatewaySpec configures the bundled gateway.
+// +kubebuilder:validation:XValidation:rule="!self.enabled || has(self.upstream)",message="spec.gateway.upstream is required when the gateway is enabled"
+type GatewaySpec struct {
+	// Enabled deploys the gateway; false removes it.
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+
+	// Replicas of the gateway Deployment. A PodDisruptionBudget is created when above 1.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=50
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Upstream is the URL of the application behind the gateway.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^https?://[^\s]+$`
+	Upstream string `json:"upstream,omitempty"`
+
+	// Image overrides the gateway image (defaults to the operator's own image).
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Image string `json:"image,omitempty"`
+
+	// TenantIdentity says how the gateway learns which tenant is calling.
+	// +optional
+	// +kubebuilder:default={}
+	TenantIdentity TenantIdentity `json:"tenantIdentity,omitempty"`
+
+	// FailOpen lets gated routes through before any policy has been loaded.
+	// By default they fail closed with 503.
+	// +optional
+	FailOpen bool `json:"failOpen,omitempty"`
+
+	// UpgradeURL is the path of the upgrade page; the 402 body's upgrade_url adds
+	// ?upgrade=<tier>&from=<tier>&feature=<feature> to it.
+	// +optional
+	// +kubebuilder:default="/app/settings/subscription"
+	// +kubebuilder:validation:MaxLength=512
+	UpgradeURL string `json:"upgradeURL,omitempty"`
+
+	// Resources of the gateway container.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+}
+
+// TenantIdentity configures tenant identification at the gateway.
+// +kubebuilder:validation:XValidation:rule="self.from != 'jwtClaim' || has(self.jwt)",message="spec.gateway.tenantIdentity.jwt is required when from is jwtClaim"
+type TenantIdentity struct {
+	// From is jwtClaim (verified bearer token), path ({tenant} in the route) or
+	// trustedHeader (a header set by an authenticating proxy).
+	// +optional
+	// +kubebuilder:default=jwtClaim
+	From IdentitySource `json:"from,omitempty"`
+
+	// Claim is the JWT claim that holds the tenant ID.
+	// +optional
+	// +kubebuilder:default=tenant_id
+	// +kubebuilder:validation:MaxLength=128
+	Claim string `json:"claim,omitempty"`
+
+	// Header is the header that holds the tenant ID when from is trustedHeader.
+	// In other modes the header is ignored, so clients cannot spoof it.
+	// +optional
+	// +kubebuilder:default=X-Tenant-ID
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9-]{1,64}$`
+	Header string `json:"header,omitempty"`
+
+	// JWT says how bearer tokens are verified.
+	// +optional
+	JWT *JWTVerification `json:"jwt,omitempty"`
+}
+
+// JWTVerification verifies bearer tokens with a shared secret (HS256) or a JWKS (RS256/ES256).
+// +kubebuilder:validation:XValidation:rule="has(self.secretRef) != has(self.jwksURL)",message="spec.gateway.tenantIdentity.jwt: exactly one of secretRef or jwksURL must be set"
+type JWTVerification struct {
+	// SecretRef names a Secret in the policy's namespace holding the HS256 key.
+	// +optional
+	SecretRef *SecretKeyReference `json:"secretRef,omitempty"`
+
+	// JWKSURL is fetched for RS256/ES256 public keys.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^https?://[^\s]+$`
+	JWKSURL string `json:"jwksURL,omitempty"`
+
+	// Issuer, when set, must match the token's iss claim.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Issuer string `json:"issuer,omitempty"`
+
+	// Audience, when set, must be in the token's aud claim.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Audience string `json:"audience,omitempty"`
+}
+
+// SecretKeyReference names one key of a Secret in the same namespace.
+type SecretKeyReference struct {
+	// +required
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// +optional
+	// +kubebuilder:default=key
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key,omitempty"`
+}
+
+// SubscriptionPolicyStatus is the observed state of a SubscriptionPolicy.
+type SubscriptionPolicyStatus struct {
+	// ObservedGeneration is the generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready (summary, kstatus), Reconciling, Stalled,
+	// SnapshotSucceeded and GatewayReady.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// TierNames lists the tiers in order, for printing.
+	// +optional
+	TierNames string `json:"tierNames,omitempty"`
+
+	// Tenants is the number of TenantUsage objects that use this policy.
+	// +optional
+	Tenants int32 `json:"tenants,omitempty"`
+
+	// LastScheduleTime is the scheduled time of the last snapshot run that was
+	// started (or skipped as too late); it identifies the run.
+	// +optional
+	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
+
+	// LastSnapshot summarises the last completed snapshot run.
+	// +optional
+	LastSnapshot *SnapshotRun `json:"lastSnapshot,omitempty"`
+
+	// NextSnapshotTime is when the next run is due.
+	// +optional
+	NextSnapshotTime *metav1.Time `json:"nextSnapshotTime,omitempty"`
+
+	// Gateway reports the bundled gateway.
+	// +optional
+	Gateway *GatewayStatus `json:"gateway,omitempty"`
+}
+
+// SnapshotRun summarises one snapshot run.
+type SnapshotRun struct {
+	// Time the run finished.
+	Time metav1.Time `json:"time"`
+	// Date (YYYY-MM-DD, in the policy's time zone) the values were stored under.
+	Date string `json:"date"`
+	// Tenants is how many tenants the run covered.
+	Tenants int32 `json:"tenants"`
+	// Succeeded is how many tenants had every metric recorded.
+	Succeeded int32 `json:"succeeded"`
+	// Failed is how many tenants missed at least one metric.
+	Failed int32 `json:"failed"`
+	// DurationMillis is how long the run took.
+	DurationMillis int64 `json:"durationMillis"`
+	// FailedMetrics names the metrics that could not be read.
+	// +optional
+	// +listType=atomic
+	FailedMetrics []string `json:"failedMetrics,omitempty"`
+}
+
+// GatewayStatus reports the bundled gateway.
+type GatewayStatus struct {
+	// ReadyReplicas of the gateway Deployment.
+	ReadyReplicas int32 `json:"readyReplicas"`
+}
+
+// Condition types and reasons of SubscriptionPolicy and TenantUsage. Polarity:
+// Ready, SnapshotSucceeded and GatewayReady are True when all is well;
+// Reconciling and Stalled are True only while something is wrong or pending.
+const (
+	ConditionReady             = "Ready"
+	ConditionReconciling       = "Reconciling"
+	ConditionStalled           = "Stalled"
+	ConditionSnapshotSucceeded = "SnapshotSucceeded"
+	ConditionGatewayReady      = "GatewayReady"
+	ConditionDiscovered        = "Discovered"
+)
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=subpol,categories=subscriptions
+// +kubebuilder:printcolumn:name="Tiers",type=string,JSONPath=`.status.tierNames`
+// +kubebuilder:printcolumn:name="Tenants",type=integer,JSONPath=`.status.tenants`
+// +kubebuilder:printcolumn:name="Next-Snapshot",type=date,JSONPath=`.status.nextSnapshotTime`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Status",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// SubscriptionPolicy declares plan tiers, usage metrics, paid features, forecast
+// thresholds, the daily snapshot schedule and the bundled gateway.
+type SubscriptionPolicy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec SubscriptionPolicySpec `json:"spec"`
+	// +optional
+	Status SubscriptionPolicyStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// SubscriptionPolicyList contains a list of SubscriptionPolicy.
+type SubscriptionPolicyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []SubscriptionPolicy `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&SubscriptionPolicy{}, &SubscriptionPolicyList{})
+}
