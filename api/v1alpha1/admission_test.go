@@ -127,7 +127,7 @@ var _ = Describe("SubscriptionPolicy admission", func() {
 			p.Spec.Thresholds.WarningDays = 7
 		}, "spec.thresholds", "warningDays must be greater than criticalDays"),
 		Entry("negative criticalDays", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Thresholds.CriticalDays = -1
+			p.Spec.Thresholds.CriticalDays = ptr.To[int32](-1)
 		}, "spec.thresholds.criticalDays", "greater than or equal to 0"),
 		Entry("metric with two sources", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Metrics[0].RedisCounter = &subv1.RedisCounterSource{}
@@ -200,7 +200,7 @@ var _ = Describe("SubscriptionPolicy admission", func() {
 		Expect(kube.Client.Create(ctx, p)).To(Succeed())
 		got := &subv1.SubscriptionPolicy{}
 		Expect(kube.Client.Get(ctx, keyOf(p), got)).To(Succeed())
-		Expect(got.Spec.Thresholds).To(Equal(subv1.Thresholds{WarningPercent: 80, CriticalPercent: 90, WarningDays: 14, CriticalDays: 7}))
+		Expect(got.Spec.Thresholds).To(Equal(subv1.Thresholds{WarningPercent: 80, CriticalPercent: 90, WarningDays: 14, CriticalDays: ptr.To[int32](7)}))
 		Expect(got.Spec.Forecast.Method).To(Equal(subv1.ForecastLinear))
 		Expect(got.Spec.Snapshot).To(Equal(subv1.SnapshotSpec{
 			Schedule: "0 2 * * *", TimeZone: "UTC", RetentionDays: 60, MinHistoryDays: 7,
@@ -215,8 +215,11 @@ var _ = Describe("SubscriptionPolicy admission", func() {
 	It("accepts @daily-style macros and a zero critical-days threshold", func() {
 		p := samplePolicy(newNamespace())
 		p.Spec.Snapshot.Schedule = "@daily"
-		p.Spec.Thresholds = subv1.Thresholds{WarningPercent: 70, CriticalPercent: 100, WarningDays: 3, CriticalDays: 0}
+		p.Spec.Thresholds = subv1.Thresholds{WarningPercent: 70, CriticalPercent: 100, WarningDays: 3, CriticalDays: ptr.To[int32](0)}
 		Expect(kube.Client.Create(ctx, p)).To(Succeed())
+		got := &subv1.SubscriptionPolicy{}
+		Expect(kube.Client.Get(ctx, keyOf(p), got)).To(Succeed())
+		Expect(got.Spec.Thresholds.CriticalDays).To(Equal(ptr.To[int32](0)), "an explicit 0 is kept")
 	})
 })
 

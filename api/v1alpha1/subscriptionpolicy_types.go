@@ -88,6 +88,7 @@ type Tier struct {
 	// Name identifies the tier (for example "starter"); TenantUsage.spec.tier refers to it.
 	// +required
 	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9-]{0,62}$`
+	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name"`
 
 	// DisplayName is the name shown to users (for example "Professional").
@@ -132,6 +133,7 @@ type Metric struct {
 	// Name identifies the metric in limits, history keys and forecasts (for example "products").
 	// +required
 	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_]{0,62}$`
+	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name"`
 
 	// Label is the human-readable name (for example "Products").
@@ -183,11 +185,13 @@ type Feature struct {
 	// details.required_feature in the 402 body.
 	// +required
 	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_-]{0,62}$`
+	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name"`
 
 	// MinimumTier is the lowest tier that may use the feature.
 	// +required
 	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9-]{0,62}$`
+	// +kubebuilder:validation:MaxLength=63
 	MinimumTier string `json:"minimumTier"`
 
 	// Routes are the requests that belong to this feature.
@@ -281,11 +285,14 @@ type Benefit struct {
 	Icon string `json:"icon,omitempty"`
 }
 
+// The has() guards in the rules below only matter when the API server checks
+// the "{}" default itself: on real objects the field defaults are applied first.
+
 // Thresholds decide a metric's status: critical when usage reaches
 // criticalPercent or the breach is at most criticalDays away; warning when usage
 // reaches warningPercent or the breach is at most warningDays away; else safe.
-// +kubebuilder:validation:XValidation:rule="self.warningPercent < self.criticalPercent",message="spec.thresholds.warningPercent must be less than criticalPercent"
-// +kubebuilder:validation:XValidation:rule="self.warningDays > self.criticalDays",message="spec.thresholds.warningDays must be greater than criticalDays"
+// +kubebuilder:validation:XValidation:rule="!has(self.warningPercent) || !has(self.criticalPercent) || self.warningPercent < self.criticalPercent",message="spec.thresholds.warningPercent must be less than criticalPercent"
+// +kubebuilder:validation:XValidation:rule="!has(self.warningDays) || !has(self.criticalDays) || self.warningDays > self.criticalDays",message="spec.thresholds.warningDays must be greater than criticalDays"
 type Thresholds struct {
 	// +optional
 	// +kubebuilder:default=80
@@ -302,11 +309,13 @@ type Thresholds struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=3650
 	WarningDays int32 `json:"warningDays,omitempty"`
+	// CriticalDays is a pointer because 0 ("critical only once the limit is
+	// reached") is a meaningful value distinct from "use the default".
 	// +optional
 	// +kubebuilder:default=7
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=3650
-	CriticalDays int32 `json:"criticalDays,omitempty"`
+	CriticalDays *int32 `json:"criticalDays,omitempty"`
 }
 
 // ForecastMethod is how the daily growth rate is fitted.
@@ -329,7 +338,7 @@ type ForecastSpec struct {
 }
 
 // SnapshotSpec schedules the daily usage snapshot.
-// +kubebuilder:validation:XValidation:rule="self.retentionDays >= self.minHistoryDays",message="spec.snapshot.retentionDays must be at least minHistoryDays"
+// +kubebuilder:validation:XValidation:rule="!has(self.retentionDays) || !has(self.minHistoryDays) || self.retentionDays >= self.minHistoryDays",message="spec.snapshot.retentionDays must be at least minHistoryDays"
 type SnapshotSpec struct {
 	// Schedule is a 5-field cron expression or a macro such as @daily. Only its
 	// shape is checked at admission; the controller parses it and reports an
@@ -441,7 +450,7 @@ type GatewaySpec struct {
 }
 
 // TenantIdentity configures tenant identification at the gateway.
-// +kubebuilder:validation:XValidation:rule="self.from != 'jwtClaim' || has(self.jwt)",message="spec.gateway.tenantIdentity.jwt is required when from is jwtClaim"
+// +kubebuilder:validation:XValidation:rule="!has(self.from) || self.from != 'jwtClaim' || has(self.jwt)",message="spec.gateway.tenantIdentity.jwt is required when from is jwtClaim"
 type TenantIdentity struct {
 	// From is jwtClaim (verified bearer token), path ({tenant} in the route) or
 	// trustedHeader (a header set by an authenticating proxy).

@@ -1,0 +1,126 @@
+/*
+Copyright 2026 The subscription-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command manager is the subscription-operator: it validates SubscriptionPolicy
+// objects, runs their daily usage snapshots, writes forecasts into TenantUsage
+// status, manages the bundled gateway and serves the forecast API.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/bakery-ia/subscription-operator/controllers"
+	"github.com/bakery-ia/subscription-operator/internal/kube"
+	"github.com/bakery-ia/subscription-operator/internal/usage"
+)
+
+type options struct {
+	metricsAddr, probeAddr, forecastAPIAddr string
+	leaderElect, forecastAPIAuth            bool
+	redisURL, databaseURL                   string
+	statementTimeout                        time.Duration
+	gatewayImage                            string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint (0 disables it).")
+	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
+	flag.StringVar(&o.forecastAPIAddr, "forecast-api-bind-address", ":8082", "Address of the forecast HTTP API (0 disables it).")
+	flag.BoolVar(&o.forecastAPIAuth, "forecast-api-auth", true, "Authenticate forecast API callers (TokenReview) and authorise them (SubjectAccessReview). Turn off only for local runs.")
+	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica runs snapshots and reconciles.")
+	flag.StringVar(&o.redisURL, "redis-url", os.Getenv("REDIS_URL"), "Redis holding usage history and daily counters (env REDIS_URL; mount it from a Secret).")
+	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "Postgres DSN for metric and discovery queries (env DATABASE_URL; mount it from a Secret).")
+	flag.DurationVar(&o.statementTimeout, "statement-timeout", 30*time.Second, "Statement timeout of each metric query.")
+	flag.StringVar(&o.gatewayImage, "gateway-image", os.Getenv("OPERATOR_IMAGE"), "Image of the bundled gateway (env OPERATOR_IMAGE; the operator's own image).")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
+		ctrl.Log.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	log := ctrl.Log.WithName("setup")
+	if o.redisURL == "" {
+		return fmt.Errorf("--redis-url (or REDIS_URL) is required: usage history lives in Redis")
+	}
+	rdb, err := usage.NewRedisClient(o.redisURL)
+	if err != nil {
+		return fmt.Errorf("--redis-url: %w", err)
+	}
+	defer func() { _ = rdb.Close() }()
+	var pool *pgxpool.Pool
+	if o.databaseURL != "" {
+		if pool, err = usage.NewPostgresPool(ctx, o.databaseURL); err != nil {
+			return fmt.Errorf("--database-url: %w", err)
+		}
+		defer pool.Close()
+	} else {
+		log.Info("no DATABASE_URL: Postgres metrics and tenant discovery will report errors")
+	}
+
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme: kube.NewScheme(),
+		Metrics: metricsserver.Options{
+			BindAddress: o.metricsAddr,
+			TLSOpts:     []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+		},
+		HealthProbeBindAddress: o.probeAddr,
+		LeaderElection:         o.leaderElect,
+		LeaderElectionID:       "subscription-operator.bakery-ia.io",
+		// Release the lease on shutdown so a rolling update hands over quickly.
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+	if err := controllers.SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	if _, err := controllers.Setup(mgr, controllers.Config{
+		Clock:            clock.RealClock{},
+		Redis:            rdb,
+		Postgres:         pool,
+		StatementTimeout: o.statementTimeout,
+	}); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding ready check: %w", err)
+	}
+	log.Info("starting manager")
+	return mgr.Start(ctx)
+}

@@ -1,0 +1,348 @@
+/*
+Copyright 2026 The subscription-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/forecast"
+	"github.com/bakery-ia/subscription-operator/internal/history"
+)
+
+// HistoryReader reads one tenant's recent history (the Redis store in production).
+type HistoryReader interface {
+	Read(ctx context.Context, tenantID string, metrics []string, today string, days int) (map[string][]history.Point, error)
+}
+
+// ForecastReconciler keeps TenantUsage.status.metrics equal to the forecast of
+// the tenant's history under its policy and tier. It writes only when the
+// forecast changed, so a daily run costs at most one write per changed tenant.
+type ForecastReconciler struct {
+	client.Client
+	Clock    clock.PassiveClock
+	Recorder events.EventRecorder
+	History  HistoryReader
+	Wakeups  *Wakeups
+
+	gaugeMu sync.Mutex
+	gauge   map[types.NamespacedName][2]string // tenant -> (policy, status) counted in subscription_tenants
+}
+
+// Ready condition reasons on TenantUsage.
+const (
+	ReasonForecastCurrent    = "ForecastCurrent"
+	ReasonPolicyNotFound     = "PolicyNotFound"
+	ReasonUnknownTier        = "UnknownTier"
+	ReasonNoHistory          = "NoHistory"
+	ReasonHistoryUnavailable = "HistoryUnavailable"
+	ReasonSuspended          = "Suspended"
+)
+
+// Reconcile recomputes one tenant's forecast.
+func (r *ForecastReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	tu := &subv1.TenantUsage{}
+	if err := r.Get(ctx, req.NamespacedName, tu); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.countTenant(req.NamespacedName, "", "")
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := tu.DeepCopy()
+	status, err := r.compute(ctx, tu)
+	tu.Status = status
+	if patchErr := r.patchIfChanged(ctx, before, tu); patchErr != nil {
+		return ctrl.Result{}, patchErr
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	r.emitTransitions(before, tu)
+	if tu.Status.Summary != nil {
+		r.countTenant(req.NamespacedName, PolicyName(tu), string(tu.Status.Summary.Status))
+	}
+	return ctrl.Result{}, nil
+}
+
+// compute returns the new status; an error means "retry" (history unreadable).
+func (r *ForecastReconciler) compute(ctx context.Context, tu *subv1.TenantUsage) (subv1.TenantUsageStatus, error) {
+	st := *tu.Status.DeepCopy()
+	st.ObservedGeneration = tu.Generation
+	ready := func(status metav1.ConditionStatus, reason, msg string) {
+		setCondition(&st.Conditions, tu.Generation, subv1.ConditionReady, status, reason, msg)
+	}
+
+	policy := &subv1.SubscriptionPolicy{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: tu.Namespace, Name: PolicyName(tu)}, policy); err != nil {
+		if apierrors.IsNotFound(err) {
+			ready(metav1.ConditionFalse, ReasonPolicyNotFound, fmt.Sprintf("SubscriptionPolicy %q not found in namespace %s", PolicyName(tu), tu.Namespace))
+			return st, nil
+		}
+		return st, fmt.Errorf("getting policy: %w", err)
+	}
+	tier := findTier(policy, tu.Spec.Tier)
+	if tier == nil {
+		ready(metav1.ConditionFalse, ReasonUnknownTier, fmt.Sprintf("tier %q is not declared by policy %s (tiers: %s)", tu.Spec.Tier, policy.Name, tierNames(policy)))
+		return st, nil
+	}
+	loc, err := time.LoadLocation(orDefault(policy.Spec.Snapshot.TimeZone, "UTC"))
+	if err != nil {
+		ready(metav1.ConditionFalse, "InvalidPolicy", "policy spec.snapshot.timeZone: "+err.Error())
+		return st, nil
+	}
+	today := r.Clock.Now().In(loc).Format(time.DateOnly)
+	days := int(max(policy.Spec.Snapshot.RetentionDays, 1))
+	names := make([]string, len(policy.Spec.Metrics))
+	for i, m := range policy.Spec.Metrics {
+		names[i] = m.Name
+	}
+	points, err := r.History.Read(ctx, tu.Spec.TenantID, names, today, days)
+	if err != nil {
+		ready(metav1.ConditionFalse, ReasonHistoryUnavailable, "reading usage history: "+err.Error())
+		return st, fmt.Errorf("reading history of %s: %w", tu.Spec.TenantID, err)
+	}
+
+	metrics, summary, lastDate := Forecast(policy, tier, tu.Spec.LimitOverrides, points, today)
+	st.Tier = tier.Name
+	if lastDate == "" {
+		st.Metrics, st.Summary = nil, nil
+		ready(metav1.ConditionFalse, ReasonNoHistory, "no usage snapshot recorded yet for this tenant")
+		return st, nil
+	}
+	st.LastSnapshotDate = lastDate
+	if !equality.Semantic.DeepEqual(st.Metrics, metrics) || !equality.Semantic.DeepEqual(st.Summary, summary) {
+		st.Metrics, st.Summary = metrics, summary
+		st.ForecastedAt = &metav1.Time{Time: r.Clock.Now().Truncate(time.Second)}
+	}
+	if tu.Spec.Suspend {
+		ready(metav1.ConditionTrue, ReasonSuspended, "snapshots are suspended; the forecast uses the history recorded so far")
+		return st, nil
+	}
+	ready(metav1.ConditionTrue, ReasonForecastCurrent, fmt.Sprintf("forecast from history up to %s", lastDate))
+	return st, nil
+}
+
+// Forecast turns history into status entries: one per policy metric, in the
+// policy's order, and the summary. lastDate is the newest date seen ("" = none).
+func Forecast(policy *subv1.SubscriptionPolicy, tier *subv1.Tier, overrides map[string]int64,
+	points map[string][]history.Point, today string) (metrics []subv1.MetricForecast, summary *subv1.ForecastSummary, lastDate string) {
+	todayT, _ := time.Parse(time.DateOnly, today)
+	th := policy.Spec.Thresholds
+	results := make([]forecast.Result, 0, len(policy.Spec.Metrics))
+	for _, m := range policy.Spec.Metrics {
+		in := forecast.Input{
+			Metric: m.Name, Label: orDefault(m.Label, m.Name), Unit: m.Unit,
+			Limit:          effectiveLimit(tier, overrides, m.Name),
+			Today:          todayT,
+			Method:         forecast.Method(orDefault(string(policy.Spec.Forecast.Method), string(subv1.ForecastLinear))),
+			MinHistoryDays: int(max(policy.Spec.Snapshot.MinHistoryDays, 2)),
+			Thresholds: forecast.Thresholds{
+				WarningPercent: int(th.WarningPercent), CriticalPercent: int(th.CriticalPercent),
+				WarningDays: int(th.WarningDays), CriticalDays: int(ptr.Deref(th.CriticalDays, 7)),
+			},
+		}
+		for _, p := range points[m.Name] {
+			d, err := time.Parse(time.DateOnly, p.Date)
+			if err != nil {
+				continue
+			}
+			in.Points = append(in.Points, forecast.Point{Date: d, Value: p.Value})
+			if p.Date > lastDate {
+				lastDate = p.Date
+			}
+		}
+		res := forecast.Compute(in)
+		results = append(results, res)
+		metrics = append(metrics, toMetricForecast(res))
+	}
+	s := forecast.Summarize(results)
+	summary = &subv1.ForecastSummary{Status: subv1.UsageStatus(s.Status), Metric: s.Metric}
+	if s.DaysUntilBreach != nil {
+		summary.DaysUntilBreach = ptrInt32(*s.DaysUntilBreach)
+	}
+	return metrics, summary, lastDate
+}
+
+func toMetricForecast(r forecast.Result) subv1.MetricForecast {
+	mf := subv1.MetricForecast{
+		Metric: r.Metric, Label: r.Label, Current: r.Current, Limit: r.Limit, Unit: r.Unit,
+		Status: subv1.UsageStatus(r.Status),
+	}
+	if r.DailyGrowthRate != nil {
+		s := strconv.FormatFloat(*r.DailyGrowthRate, 'f', -1, 64)
+		mf.DailyGrowthRate = &s
+	}
+	if r.PredictedBreachDate != nil {
+		s := r.PredictedBreachDate.Format(time.DateOnly)
+		mf.PredictedBreachDate = &s
+	}
+	if r.DaysUntilBreach != nil {
+		mf.DaysUntilBreach = ptrInt32(*r.DaysUntilBreach)
+	}
+	if r.UsagePercentage != nil {
+		s := strconv.FormatFloat(*r.UsagePercentage, 'f', 1, 64)
+		mf.UsagePercentage = &s
+	}
+	return mf
+}
+
+func ptrInt32(v int) *int32 {
+	x := int32(min(v, 1<<31-1))
+	return &x
+}
+
+func findTier(policy *subv1.SubscriptionPolicy, name string) *subv1.Tier {
+	for i := range policy.Spec.Tiers {
+		if policy.Spec.Tiers[i].Name == name {
+			return &policy.Spec.Tiers[i]
+		}
+	}
+	return nil
+}
+
+// effectiveLimit is the tenant's override, else the tier's limit, else nil (unlimited).
+func effectiveLimit(tier *subv1.Tier, overrides map[string]int64, metric string) *int64 {
+	if v, ok := overrides[metric]; ok {
+		return &v
+	}
+	if v, ok := tier.Limits[metric]; ok {
+		return &v
+	}
+	return nil
+}
+
+// patchIfChanged writes status only when it differs; an optimistic lock keeps a
+// concurrent writer's conditions (tenant discovery) from being overwritten.
+func (r *ForecastReconciler) patchIfChanged(ctx context.Context, before, after *subv1.TenantUsage) error {
+	if equality.Semantic.DeepEqual(before.Status, after.Status) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
+	if err := r.Status().Patch(ctx, after, patch); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("patching status of %s: %w", after.Name, err))
+	}
+	return nil
+}
+
+// emitTransitions records one PredictedBreach Event when metrics become
+// critical and one UsageRecovered when they leave critical: once per
+// transition, because the previous status is persisted. Metrics that change in
+// the same reconcile share one Event (the events API would fold them into one
+// series anyway, as it keys Events by object, reason and action, not text).
+func (r *ForecastReconciler) emitTransitions(before, after *subv1.TenantUsage) {
+	old := map[string]subv1.UsageStatus{}
+	for _, m := range before.Status.Metrics {
+		old[m.Metric] = m.Status
+	}
+	var breached, recovered []string
+	for _, m := range after.Status.Metrics {
+		was := old[m.Metric]
+		switch {
+		case m.Status == subv1.UsageCritical && was != subv1.UsageCritical:
+			breached = append(breached, breachMessage(m))
+		case was == subv1.UsageCritical && m.Status != subv1.UsageCritical:
+			recovered = append(recovered, fmt.Sprintf("%s is no longer critical (now %s)", m.Metric, m.Status))
+		}
+	}
+	if len(breached) > 0 {
+		warn(r.Recorder, after, "PredictedBreach", "Forecast", strings.Join(breached, "; "))
+	}
+	if len(recovered) > 0 {
+		normal(r.Recorder, after, "UsageRecovered", "Forecast", strings.Join(recovered, "; "))
+	}
+}
+
+func breachMessage(m subv1.MetricForecast) string {
+	msg := fmt.Sprintf("%s is critical: %d", m.Metric, m.Current)
+	if m.Limit != nil {
+		msg += fmt.Sprintf(" of %d", *m.Limit)
+	}
+	if m.PredictedBreachDate != nil && m.DaysUntilBreach != nil {
+		msg += fmt.Sprintf(", limit reached on %s (%d days)", *m.PredictedBreachDate, *m.DaysUntilBreach)
+	}
+	return msg
+}
+
+// countTenant keeps subscription_tenants{policy,status} equal to the tenants'
+// current summaries; policy "" removes the tenant.
+func (r *ForecastReconciler) countTenant(key types.NamespacedName, policy, status string) {
+	r.gaugeMu.Lock()
+	defer r.gaugeMu.Unlock()
+	if r.gauge == nil {
+		r.gauge = map[types.NamespacedName][2]string{}
+	}
+	if old, ok := r.gauge[key]; ok {
+		if old == [2]string{policy, status} {
+			return
+		}
+		tenantsByStatus.WithLabelValues(old[0], old[1]).Dec()
+		delete(r.gauge, key)
+	}
+	if policy != "" {
+		full := key.Namespace + "/" + policy
+		tenantsByStatus.WithLabelValues(full, status).Inc()
+		r.gauge[key] = [2]string{full, status}
+	}
+}
+
+// SetupWithManager watches tenants (spec changes), their policies (spec
+// changes re-colour every tenant without a new snapshot) and the snapshot
+// runner's nudges.
+func (r *ForecastReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("tenantusage").
+		For(&subv1.TenantUsage{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&subv1.SubscriptionPolicy{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfPolicy),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(r.Wakeups.Source()).
+		Complete(r)
+}
+
+func (r *ForecastReconciler) tenantsOfPolicy(ctx context.Context, o client.Object) []reconcile.Request {
+	policy, ok := o.(*subv1.SubscriptionPolicy)
+	if !ok {
+		return nil
+	}
+	tenants, err := TenantsOfPolicy(ctx, r.Client, policy)
+	if err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, len(tenants))
+	for i := range tenants {
+		reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&tenants[i])}
+	}
+	return reqs
+}

@@ -1,0 +1,196 @@
+/*
+Copyright 2026 The subscription-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package usage
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bakery-ia/subscription-operator/internal/testenv"
+)
+
+func TestDefaultKeyPattern(t *testing.T) {
+	got := CounterKey(DefaultKeyPattern("api_calls"), "t1", "2025-01-19")
+	if want := "usage_daily:t1:api_calls:2025-01-19"; got != want {
+		t.Errorf("api_calls key = %q, want the gateway's %q", got, want)
+	}
+}
+
+func TestReadAll(t *testing.T) {
+	rdb := redisClient(t, redisSrv)
+	ctx := testCtx(t)
+	const date = "2025-01-19"
+	for _, incr := range []struct {
+		tenant string
+		n      int
+	}{{"t1", 3}, {"t2", 1}, {"t4", 12}} {
+		for range incr.n {
+			if err := rdb.Incr(ctx, CounterKey(DefaultKeyPattern("api_calls"), incr.tenant, date)).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rdb.Set(ctx, CounterKey(DefaultKeyPattern("api_calls"), "t1", "2025-01-18"), 99, 0) // another day
+	rdb.Set(ctx, "training:t2:2025-01-19", 5, 0)
+
+	src := NewRedisCounters(rdb)
+	src.batch = 2 // 5 tenants: three round trips
+	tenants := []string{"t1", "t2", "t3", "t4", "t5"}
+	got, err := src.ReadAll(ctx, "api_calls", DefaultKeyPattern("api_calls"), date, tenants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int64{"t1": 3, "t2": 1, "t3": 0, "t4": 12, "t5": 0}; !reflect.DeepEqual(got, want) {
+		t.Errorf("api_calls = %v, want %v", got, want)
+	}
+	got, err = src.ReadAll(ctx, "training_jobs", "training:{tenant}:{date}", date, tenants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int64{"t1": 0, "t2": 5, "t3": 0, "t4": 0, "t5": 0}; !reflect.DeepEqual(got, want) {
+		t.Errorf("custom pattern = %v, want %v", got, want)
+	}
+}
+
+func TestReadAllErrors(t *testing.T) {
+	rdb := redisClient(t, redisSrv)
+	ctx := testCtx(t)
+	rdb.Set(ctx, "usage_daily:bad:forecasts:2025-01-19", "12abc", 0)
+	rdb.HSet(ctx, "usage_daily:hash:forecasts:2025-01-19", "f", 1)
+	src := NewRedisCounters(rdb)
+	tests := []struct {
+		name, pattern string
+		tenants       []string
+		want          string
+	}{
+		{"not an integer", DefaultKeyPattern("forecasts"), []string{"ok", "bad"},
+			`metric forecasts: key usage_daily:bad:forecasts:2025-01-19 holds "12abc", not an integer`},
+		{"wrong type", DefaultKeyPattern("forecasts"), []string{"hash"},
+			"metric forecasts: key usage_daily:hash:forecasts:2025-01-19: WRONGTYPE"},
+		{"no tenant placeholder", "usage_daily:forecasts:{date}", []string{"ok"},
+			`metric forecasts: key pattern "usage_daily:forecasts:{date}" has no {tenant} placeholder`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := src.ReadAll(ctx, "forecasts", tt.pattern, "2025-01-19", tt.tenants)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadAllRedisDown(t *testing.T) {
+	r, err := testenv.StartRedis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rdb := redisClient(t, r)
+	src := NewRedisCounters(rdb)
+	if err := r.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.ReadAll(testCtx(t), "api_calls", DefaultKeyPattern("api_calls"), "2025-01-19", []string{"t1"})
+	if err == nil || !strings.Contains(err.Error(), "metric api_calls: read 1 counters for 2025-01-19") {
+		t.Errorf("err = %v, want a wrapped connection error", err)
+	}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.ReadAll(testCtx(t), "api_calls", DefaultKeyPattern("api_calls"), "2025-01-19", []string{"t1"}); err != nil {
+		t.Errorf("after restart: %v", err)
+	}
+}
+
+func TestNewRedisClient(t *testing.T) {
+	tests := []struct {
+		url  string
+		kind string // "client", "failover", "cluster", or "" for an error
+		want string // substring of the address(es) or of the error
+	}{
+		{"redis://127.0.0.1:6380/2", "client", "127.0.0.1:6380"},
+		{"rediss://user:pw@cache.example:6380/0", "client", "cache.example:6380"},
+		{"unix:///run/redis.sock?db=1", "client", "/run/redis.sock"},
+		{"redis+sentinel://s1:26379/0?master_name=mymaster&addr=s2:26379", "failover", "s1:26379 s2:26379"},
+		{"redis-sentinel://s1:26379?master_name=mymaster", "failover", "s1:26379"},
+		{"rediss+sentinel://s1:26379?master_name=m&password=pw", "failover", "s1:26379"},
+		{"redis+cluster://n1:7000?addr=n2:7001&addr=n3:7002", "cluster", "n1:7000 n2:7001 n3:7002"},
+		{"redis-cluster://n1:7000", "cluster", "n1:7000"},
+		{"rediss+cluster://n1:7000", "cluster", "n1:7000"},
+		{"localhost:6379", "", "want redis://host:port/db"},
+		{"http://x:1", "", `unknown scheme "http"`},
+		{"redis+ring://x:1", "", `unknown scheme "redis+ring"`},
+		{"unix+cluster:///s", "", "unknown scheme"},
+		{"redis+sentinel://:pw@s1:26379", "", "needs ?master_name="},
+		{"redis://:s3cret@h:1/0?bogus=1", "", "unexpected option: bogus"},
+		{"redis://:s3cret@h:1/x", "", "invalid database number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			rdb, err := NewRedisClient(tt.url)
+			if tt.kind == "" {
+				if err == nil {
+					t.Fatalf("no error")
+				}
+				if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "s3cret") {
+					t.Errorf("err = %q, want it to contain %q and no password", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = rdb.Close()
+			opt, _ := parseRedisURL(tt.url)
+			var kind, addrs string
+			tls := false
+			switch o := opt.(type) {
+			case *redis.Options:
+				kind, addrs, tls = "client", o.Addr, o.TLSConfig != nil
+			case *redis.FailoverOptions:
+				kind, addrs, tls = "failover", strings.Join(o.SentinelAddrs, " "), o.TLSConfig != nil
+			case *redis.ClusterOptions:
+				kind, addrs, tls = "cluster", strings.Join(o.Addrs, " "), o.TLSConfig != nil
+			}
+			if kind != tt.kind || addrs != tt.want {
+				t.Errorf("got %s %q, want %s %q", kind, addrs, tt.kind, tt.want)
+			}
+			if wantTLS := strings.HasPrefix(tt.url, "rediss"); tls != wantTLS {
+				t.Errorf("TLS = %v, want %v", tls, wantTLS)
+			}
+		})
+	}
+	// And a real one.
+	rdb, err := NewRedisClient(redisSrv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rdb.Close() }()
+	if err := rdb.Ping(testCtx(t)).Err(); err != nil {
+		t.Errorf("PING %s: %v", redisSrv.URL, err)
+	}
+}
+
+func freeClosedPort() (string, error) {
+	p, err := testenv.FreePort()
+	return strconv.Itoa(p), err
+}
