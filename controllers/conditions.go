@@ -29,8 +29,3 @@ func setCondition(conds *[]metav1.Condition, generation int64, typ string, statu
 		Type: typ, Status: status, Reason: reason, Message: message, ObservedGeneration: generation,
 	})
 }
-
-// conditionTrue reports whether the condition is present and True.
-func conditionTrue(conds []metav1.Condition, typ string) bool {
-	return meta.IsStatusConditionTrue(conds, typ)
-}

@@ -88,7 +88,7 @@ func (d *Discovery) upsert(ctx context.Context, policy *subv1.SubscriptionPolicy
 			tu.Labels = map[string]string{}
 		}
 		tu.Labels[subv1.LabelManagedBy] = discoveryManager
-		tu.Labels[subv1.LabelDiscoveryState] = "active"
+		tu.Labels[subv1.LabelDiscoveryState] = subv1.DiscoveryActive
 		tu.Labels[subv1.LabelPolicy] = policy.Name
 		return controllerutil.SetOwnerReference(policy, tu, d.Client.Scheme())
 	})
@@ -112,9 +112,9 @@ func (d *Discovery) markMissing(ctx context.Context, policy *subv1.SubscriptionP
 		if tu.Labels[subv1.LabelManagedBy] != discoveryManager || found[tu.Spec.TenantID] {
 			continue
 		}
-		if tu.Labels[subv1.LabelDiscoveryState] != "missing" {
+		if tu.Labels[subv1.LabelDiscoveryState] != subv1.DiscoveryMissing {
 			patch := client.MergeFrom(tu.DeepCopy())
-			tu.Labels[subv1.LabelDiscoveryState] = "missing"
+			tu.Labels[subv1.LabelDiscoveryState] = subv1.DiscoveryMissing
 			if err := d.Client.Patch(ctx, tu, patch); err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("labelling TenantUsage %s as missing: %w", tu.Name, err)
 			}

@@ -26,25 +26,28 @@ var (
 	snapshotRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "subscription_snapshot_runs_total",
 		Help: "Snapshot runs by policy and result (success, partial, failed, missed).",
-	}, []string{"policy", "result"})
+	}, []string{labelPolicy, "result"})
 	snapshotDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "subscription_snapshot_duration_seconds",
 		Help:    "Duration of snapshot runs.",
 		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
-	}, []string{"policy"})
+	}, []string{labelPolicy})
 	snapshotLastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "subscription_snapshot_last_success_timestamp_seconds",
 		Help: "Unix time of the last snapshot run that recorded every metric.",
-	}, []string{"policy"})
+	}, []string{labelPolicy})
 	tenantsByStatus = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "subscription_tenants",
 		Help: "TenantUsage objects by policy and worst forecast status.",
-	}, []string{"policy", "status"})
+	}, []string{labelPolicy, "status"})
 )
 
 func init() {
 	metrics.Registry.MustRegister(snapshotRuns, snapshotDuration, snapshotLastSuccess, tenantsByStatus)
 }
+
+// labelPolicy is the metrics label holding "namespace/name" of a policy.
+const labelPolicy = "policy"
 
 // Snapshot run results, the "result" label of subscription_snapshot_runs_total.
 const (

@@ -229,7 +229,7 @@ func ActiveTenants(tenants []subv1.TenantUsage, only string, discovered map[stri
 		switch {
 		case tu.Spec.Suspend:
 		case managed && discovered != nil && !discovered[tu.Spec.TenantID]:
-		case managed && discovered == nil && tu.Labels[subv1.LabelDiscoveryState] == "missing":
+		case managed && discovered == nil && tu.Labels[subv1.LabelDiscoveryState] == subv1.DiscoveryMissing:
 		default:
 			set[tu.Spec.TenantID] = true
 		}

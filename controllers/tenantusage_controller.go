@@ -120,8 +120,9 @@ func (r *ForecastReconciler) compute(ctx context.Context, tu *subv1.TenantUsage)
 	}
 	loc, err := time.LoadLocation(orDefault(policy.Spec.Snapshot.TimeZone, "UTC"))
 	if err != nil {
+		// Reported in Ready; retrying cannot fix the policy, its next edit will.
 		ready(metav1.ConditionFalse, "InvalidPolicy", "policy spec.snapshot.timeZone: "+err.Error())
-		return st, nil
+		return st, nil //nolint:nilerr // see above
 	}
 	today := r.Clock.Now().In(loc).Format(time.DateOnly)
 	days := int(max(policy.Spec.Snapshot.RetentionDays, 1))

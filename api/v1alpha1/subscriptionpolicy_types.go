@@ -620,7 +620,3 @@ type SubscriptionPolicyList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []SubscriptionPolicy `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&SubscriptionPolicy{}, &SubscriptionPolicyList{})
-}

@@ -171,6 +171,11 @@ const (
 	LabelDiscoveryState = "subscriptions.bakery-ia.io/discovery"
 	// LabelPolicy names the policy of a TenantUsage (set by the operator).
 	LabelPolicy = "subscriptions.bakery-ia.io/policy"
+
+	// DiscoveryActive is the LabelDiscoveryState of a tenant the discovery query returns.
+	DiscoveryActive = "active"
+	// DiscoveryMissing is the LabelDiscoveryState of a tenant it no longer returns.
+	DiscoveryMissing = "missing"
 )
 
 // +kubebuilder:object:root=true
@@ -205,8 +210,4 @@ type TenantUsageList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []TenantUsage `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&TenantUsage{}, &TenantUsageList{})
 }
