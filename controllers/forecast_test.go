@@ -17,6 +17,7 @@ limitations under the License.
 package controllers_test
 
 import (
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -148,5 +149,59 @@ var _ = Describe("Forecasts in TenantUsage status", func() {
 			g.Expect(ready(fresh.Name)).To(HaveField("Reason", "NoHistory"))
 		}).Should(Succeed())
 		Expect(ready(unknown.Name).Message).To(ContainSubstring("platinum"))
+	})
+})
+
+var _ = Describe("Status size and write volume", func() {
+	It("keeps a 9-metric TenantUsage under 4 KB and writes only tenants whose status changed", func() {
+		op := startOperator()
+		ns := newNamespace("size")
+		p := samplePolicy(ns)
+		create(p)
+		const tenants = 20
+		ids := make([]string, tenants)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("%s-%02d", ns, i)
+			insertRows("products", ids[i], 10+i)
+			insertRows("users", ids[i], 2)
+			create(tenant(ns, ids[i], []string{"starter", "professional", "enterprise"}[i%3]))
+		}
+		// 59 days of history so the first run makes 60.
+		today := op.clock.Now().UTC()
+		for d := 59; d >= 1; d-- {
+			var vals []history.Value
+			for i, id := range ids {
+				for _, m := range p.Spec.Metrics {
+					vals = append(vals, history.Value{TenantID: id, Metric: m.Name, Value: int64(i + 60 - d)})
+				}
+			}
+			Expect(store.Write(ctx, today.AddDate(0, 0, -d).Format(time.DateOnly), 60, vals)).To(Succeed())
+		}
+		Eventually(func(g Gomega) { g.Expect(getPolicy(ns).Status.NextSnapshotTime).NotTo(BeNil()) }).Should(Succeed())
+		due := op.nextLocal(mustZone(p.Spec.Snapshot.TimeZone), 2, 0)
+		op.setTime(due)
+		Eventually(func(g Gomega) {
+			for _, id := range ids {
+				g.Expect(getTenant(ns, id).Status.LastSnapshotDate).To(Equal(due.In(mustZone(p.Spec.Snapshot.TimeZone)).Format(time.DateOnly)))
+			}
+		}).Should(Succeed())
+
+		By("measuring the stored size")
+		largest := 0
+		for _, id := range ids {
+			raw, err := rawTenant(ns, id)
+			Expect(err).NotTo(HaveOccurred())
+			largest = max(largest, len(raw))
+		}
+		GinkgoWriter.Printf("largest TenantUsage with %d metrics: %d bytes as stored (JSON)\n", len(p.Spec.Metrics), largest)
+		AddReportEntry("largest TenantUsage bytes", largest)
+		Expect(largest).To(BeNumerically("<", 4096))
+
+		By("a second run the same day writes no status")
+		writes := counter("subscription_tenant_status_writes_total", nil)
+		_, err := op.components.Snapshots.RunNow(ctx, getPolicy(ns), "")
+		Expect(err).NotTo(HaveOccurred())
+		Consistently(func() float64 { return counter("subscription_tenant_status_writes_total", nil) }, "3s").Should(Equal(writes))
+		GinkgoWriter.Printf("status writes for a repeated run of %d tenants: %v\n", tenants, counter("subscription_tenant_status_writes_total", nil)-writes)
 	})
 })

@@ -19,14 +19,19 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/testenv"
 )
 
 var ctx = context.Background()
@@ -122,4 +127,31 @@ func eventNotes(ns, name, reason string) string {
 		}
 	}
 	return notes
+}
+
+// samplePolicy is config/samples' policy (nine metrics) in namespace ns,
+// without its gateway (no gateway manager runs in this suite).
+func samplePolicy(ns string) *subv1.SubscriptionPolicy {
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "samples", "subscriptions_v1alpha1_subscriptionpolicy.yaml"))
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	p := &subv1.SubscriptionPolicy{}
+	ExpectWithOffset(1, yaml.UnmarshalStrict(data, p)).To(Succeed())
+	p.Namespace = ns
+	p.Spec.Gateway = nil
+	return p
+}
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return loc
+}
+
+// rawTenant returns the object as the API server returns it: the JSON that etcd stores.
+func rawTenant(ns, name string) ([]byte, error) {
+	cs, err := kubernetes.NewForConfig(kube.Config)
+	if err != nil {
+		return nil, err
+	}
+	return cs.RESTClient().Get().AbsPath("/apis/subscriptions.bakery-ia.io/v1alpha1/namespaces", ns, "tenantusages", name).DoRaw(ctx)
 }

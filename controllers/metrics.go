@@ -36,6 +36,10 @@ var (
 		Name: "subscription_snapshot_last_success_timestamp_seconds",
 		Help: "Unix time of the last snapshot run that recorded every metric.",
 	}, []string{labelPolicy})
+	statusWrites = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "subscription_tenant_status_writes_total",
+		Help: "TenantUsage status writes by the forecast controller (one per tenant whose status changed).",
+	})
 	tenantsByStatus = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "subscription_tenants",
 		Help: "TenantUsage objects by policy and worst forecast status.",
@@ -43,7 +47,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(snapshotRuns, snapshotDuration, snapshotLastSuccess, tenantsByStatus)
+	metrics.Registry.MustRegister(snapshotRuns, snapshotDuration, snapshotLastSuccess, statusWrites, tenantsByStatus)
 }
 
 // labelPolicy is the metrics label holding "namespace/name" of a policy.

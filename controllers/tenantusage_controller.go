@@ -255,6 +255,7 @@ func (r *ForecastReconciler) patchIfChanged(ctx context.Context, before, after *
 	if err := r.Status().Patch(ctx, after, patch); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("patching status of %s: %w", after.Name, err))
 	}
+	statusWrites.Inc()
 	return nil
 }
 

@@ -152,10 +152,11 @@ type TenantUsageStatus struct {
 	// +optional
 	ForecastedAt *metav1.Time `json:"forecastedAt,omitempty"`
 
-	// Metrics holds one forecast per metric of the policy.
+	// Metrics holds one forecast per metric of the policy, in the policy's order.
+	// Atomic: only the operator writes it, always whole, and an atomic list keeps
+	// managedFields (stored in etcd with every object) small.
 	// +optional
-	// +listType=map
-	// +listMapKey=metric
+	// +listType=atomic
 	Metrics []MetricForecast `json:"metrics,omitempty"`
 
 	// Summary is the worst metric.
