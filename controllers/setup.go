@@ -55,6 +55,11 @@ type Components struct {
 	History   *history.Store
 }
 
+// The forecast API (a manager Runnable wired in cmd/manager) authenticates
+// callers with TokenReview and authorises them with SubjectAccessReview.
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
 // Setup registers the controllers with the manager. Call SetupIndexes first.
 func Setup(mgr ctrl.Manager, cfg Config) (*Components, error) {
 	if cfg.StatementTimeout == 0 {

@@ -35,6 +35,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/bakery-ia/subscription-operator/controllers"
+	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
 	"github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
@@ -107,13 +108,31 @@ func run(ctx context.Context, o options) error {
 	if err := controllers.SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	if _, err := controllers.Setup(mgr, controllers.Config{
+	comps, err := controllers.Setup(mgr, controllers.Config{
 		Clock:            clock.RealClock{},
 		Redis:            rdb,
 		Postgres:         pool,
 		StatementTimeout: o.statementTimeout,
-	}); err != nil {
+	})
+	if err != nil {
 		return err
+	}
+	if o.forecastAPIAddr != "0" {
+		opts := []forecastapi.Option{
+			forecastapi.WithAddr(o.forecastAPIAddr),
+			forecastapi.WithSnapshotter(comps.Snapshots),
+			forecastapi.WithLogger(ctrl.Log.WithName("forecast-api")),
+		}
+		if !o.forecastAPIAuth {
+			opts = append(opts, forecastapi.WithoutAuth())
+		}
+		api, err := forecastapi.New(mgr.GetCache(), mgr.GetConfig(), comps.History, opts...)
+		if err != nil {
+			return fmt.Errorf("creating forecast API: %w", err)
+		}
+		if err := mgr.Add(api); err != nil {
+			return fmt.Errorf("adding forecast API: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)
