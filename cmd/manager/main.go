@@ -36,6 +36,7 @@ import (
 
 	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
+	"github.com/bakery-ia/subscription-operator/internal/gatewaydeploy"
 	"github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
@@ -45,7 +46,7 @@ type options struct {
 	leaderElect, forecastAPIAuth            bool
 	redisURL, databaseURL                   string
 	statementTimeout                        time.Duration
-	gatewayImage                            string
+	gatewayImage, gatewayRedisSecret        string
 }
 
 func main() {
@@ -59,6 +60,7 @@ func main() {
 	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "Postgres DSN for metric and discovery queries (env DATABASE_URL; mount it from a Secret).")
 	flag.DurationVar(&o.statementTimeout, "statement-timeout", 30*time.Second, "Statement timeout of each metric query.")
 	flag.StringVar(&o.gatewayImage, "gateway-image", os.Getenv("OPERATOR_IMAGE"), "Image of the bundled gateway (env OPERATOR_IMAGE; the operator's own image).")
+	flag.StringVar(&o.gatewayRedisSecret, "gateway-redis-secret", gatewaydeploy.DefaultRedisSecretName, "Secret in each policy's namespace whose key `url` is the gateway's REDIS_URL.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -113,6 +115,10 @@ func run(ctx context.Context, o options) error {
 		Redis:            rdb,
 		Postgres:         pool,
 		StatementTimeout: o.statementTimeout,
+		Gateway: &controllers.GatewayDeployer{Client: mgr.GetClient(), Options: gatewaydeploy.Options{
+			Image: o.gatewayImage, RedisSecretName: o.gatewayRedisSecret,
+		}},
+		GatewayOwned: controllers.GatewayOwnedTypes(),
 	})
 	if err != nil {
 		return err
