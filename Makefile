@@ -106,3 +106,12 @@ $(KUSTOMIZE): | $(LOCALBIN)
 
 .PHONY: tools
 tools: $(CONTROLLER_GEN) $(GOLANGCI_LINT) $(KUSTOMIZE) ## Install the pinned Go tools into bin/.
+
+##@ Benchmarks (real Redis and Postgres, started by the benchmarks themselves)
+.PHONY: bench-snapshot
+bench-snapshot: services ## Snapshot run for 1,000 and 10,000 tenants x 9 metrics: time, round trips, CPU, history key size.
+	go test ./bench -run '^$$' -bench 'Snapshot|QueryAll|ReadAll|HistoryWrite' -benchtime 3x -benchmem | tee /dev/stderr | awk '/^Benchmark/ {print}' | column -t
+
+.PHONY: bench-forecast
+bench-forecast: ## Forecast maths for one tenant (9 metrics x 60 points).
+	go test ./internal/forecast -run '^$$' -bench . -benchmem

@@ -17,29 +17,29 @@ limitations under the License.
 // Package history stores the daily usage snapshots in Redis: one value per
 // tenant, metric and calendar date, kept for a retention window.
 //
-// Layout (a contract shared with the seed's tools):
+// Layout (the key name is the seed's contract; the hash is this package's):
 //
-//	key   usage_history:{<tenant>}:<metric>   a HASH; the braces are literal and
-//	                                          make the tenant a Redis Cluster hash
-//	                                          tag, so one tenant's keys share a slot
-//	field <date> as YYYYMMDD (ISO 8601 basic format, e.g. 20250119)
-//	value the integer value
-//	field "oldest": the start of the retention window at the last write
-//	      (YYYYMMDD); no date field is older. It lets a write delete exactly
-//	      the dates that left the window (normally one) without listing the
-//	      fields.
-//	TTL   retentionDays+1 days, refreshed on every write
+//	key    usage_history:{<tenant>}:<metric>, a HASH. The braces are literal:
+//	       a Redis Cluster hash tag, so one tenant's keys share a slot.
+//	fields <date> = <value>: the date as YYYYMMDD (ISO 8601 basic format,
+//	       e.g. 20250119), the value an integer.
+//	       "oldest" = the window start (YYYYMMDD) of the last write; no date
+//	       field is older. With it a write deletes exactly the dates that
+//	       left the window (normally one) without listing the fields.
+//	TTL    retentionDays+1 days, refreshed on every write.
 //
 // The field format was measured with MEMORY USAGE on Redis 7.0 (key with a
 // 36-character tenant id, 60 dates, listpack encoding): "2025-01-19" costs
 // 1016 B with 2-digit values and 1400 B with 6-digit ones; "20250119" costs
 // 632 B and 888 B (listpack stores it as an integer); days since 1970 would
 // cost 504 B and 760 B but is unreadable in redis-cli. YYYYMMDD stays under
-// 1 KB for any value below 2^31.
+// 1 KB for any value below 2^31, with 61 dates too; the "oldest" field does
+// not change these sizes.
 //
 // The seed stored a STRING holding a JSON array [{"date":"2025-01-19",
 // "value":42}, ...] under the same key. Read and Write convert such a key in
-// place, atomically (a Lua script), keeping its points and its TTL. The normal
+// place, atomically (a Lua script): Read keeps all its points and its TTL,
+// Write keeps the points inside the retention window. The normal
 // path pays nothing for this: Write's script only converts when its first
 // command on the key answers WRONGTYPE, and Read only converts keys whose
 // HGETALL answered WRONGTYPE.
@@ -134,6 +134,9 @@ func (s *Store) Write(ctx context.Context, date string, retentionDays int, value
 	calls, err := groupByTenant(values)
 	if err != nil {
 		return fmt.Errorf("history: write %s: %w", date, err)
+	}
+	if len(calls) == 0 {
+		return nil
 	}
 	field := day.Format(fieldLayout)
 	oldest := day.AddDate(0, 0, -retentionDays).Format(fieldLayout)
@@ -253,25 +256,13 @@ func (s *Store) Read(ctx context.Context, tenantID string, metrics []string, tod
 // ReadMany is Read for many tenants: result[tenant][metric]. Up to readBatch
 // keys share one pipelined round trip.
 func (s *Store) ReadMany(ctx context.Context, tenantIDs []string, metrics []string, today string, days int) (map[string]map[string][]Point, error) {
-	end, err := time.Parse(DateLayout, today)
+	w, err := newWindow(today, days)
 	if err != nil {
-		return nil, fmt.Errorf("history: read: date %q is not YYYY-MM-DD", today)
+		return nil, fmt.Errorf("history: read: %w", err)
 	}
-	if days < 1 {
-		return nil, fmt.Errorf("history: read %s: days must be at least 1, got %d", today, days)
-	}
-	// The window's dates, oldest first, as fields and as Point dates (the
-	// points share these strings).
-	dates := make([]string, days)
-	index := make(map[string]int, days) // field -> position in the window
-	for i := range days {
-		d := end.AddDate(0, 0, i-days+1)
-		dates[i] = d.Format(DateLayout)
-		index[d.Format(fieldLayout)] = i
-	}
-
-	type keyRef struct{ tenant, metric, key string }
+	type keyRef struct{ tenant, metric string }
 	refs := make([]keyRef, 0, len(tenantIDs)*len(metrics))
+	keys := make([]string, 0, len(tenantIDs)*len(metrics))
 	out := make(map[string]map[string][]Point, len(tenantIDs))
 	for _, t := range tenantIDs {
 		if out[t] != nil {
@@ -279,83 +270,110 @@ func (s *Store) ReadMany(ctx context.Context, tenantIDs []string, metrics []stri
 		}
 		out[t] = make(map[string][]Point, len(metrics))
 		for _, m := range metrics {
-			refs = append(refs, keyRef{t, m, Key(t, m)})
+			refs = append(refs, keyRef{t, m})
+			keys = append(keys, Key(t, m))
 		}
 	}
-
-	// HGETALL and filtering here beats HMGET of the window's dates: Redis
-	// finds each HMGET field by a linear scan of the listpack.
-	read := func(batch []keyRef) ([]*redis.MapStringStringCmd, error) {
-		pipe := s.rdb.Pipeline()
-		cmds := make([]*redis.MapStringStringCmd, len(batch))
-		for i, r := range batch {
-			cmds[i] = pipe.HGetAll(ctx, r.key)
-		}
-		if _, err := pipe.Exec(ctx); err != nil && !isServerError(err) {
-			return nil, err
-		}
-		return cmds, nil
-	}
-	values := make([]int64, days)
-	present := make([]bool, days)
-	for start := 0; start < len(refs); start += s.readBatch {
-		batch := refs[start:min(start+s.readBatch, len(refs))]
-		cmds, err := read(batch)
+	for start := 0; start < len(keys); start += s.readBatch {
+		batch := keys[start:min(start+s.readBatch, len(keys))]
+		hashes, err := s.hgetall(ctx, batch)
 		if err != nil {
-			return nil, fmt.Errorf("history: read %s (keys %d-%d of %d): %w", today, start+1, start+len(batch), len(refs), err)
+			return nil, fmt.Errorf("history: read %s (keys %d-%d of %d): %w", today, start+1, start+len(batch), len(keys), err)
 		}
-		var legacy []keyRef
-		var legacyAt []int
-		for i, cmd := range cmds {
-			if err := cmd.Err(); err != nil {
-				if !redis.HasErrorPrefix(err, "WRONGTYPE") {
-					return nil, fmt.Errorf("history: read %s: %w", batch[i].key, err)
-				}
-				legacy, legacyAt = append(legacy, batch[i]), append(legacyAt, i)
-			}
-		}
-		if len(legacy) > 0 {
-			for _, r := range legacy {
-				if err := s.convert(ctx, r.key); err != nil {
-					return nil, fmt.Errorf("history: read %s: %w", r.key, err)
-				}
-			}
-			again, err := read(legacy)
+		for i, fields := range hashes {
+			points, err := w.points(fields)
 			if err != nil {
-				return nil, fmt.Errorf("history: read converted legacy keys: %w", err)
+				return nil, fmt.Errorf("history: read %s: %w", batch[i], err)
 			}
-			for j, i := range legacyAt {
-				cmds[i] = again[j]
-			}
-		}
-		for i, cmd := range cmds {
-			fields, err := cmd.Result()
-			if err != nil {
-				return nil, fmt.Errorf("history: read %s: %w", batch[i].key, err)
-			}
-			clear(present)
-			n := 0
-			for f, v := range fields {
-				k, ok := index[f] // other dates and the "oldest" mark are skipped
-				if !ok {
-					continue
-				}
-				if values[k], err = strconv.ParseInt(v, 10, 64); err != nil {
-					return nil, fmt.Errorf("history: read %s: field %s holds %q, not an integer", batch[i].key, f, v)
-				}
-				present[k] = true
-				n++
-			}
-			points := make([]Point, 0, n)
-			for k, ok := range present {
-				if ok {
-					points = append(points, Point{Date: dates[k], Value: values[k]})
-				}
-			}
-			out[batch[i].tenant][batch[i].metric] = points
+			out[refs[start+i].tenant][refs[start+i].metric] = points
 		}
 	}
 	return out, nil
+}
+
+// hgetall reads whole hashes in one pipelined round trip, converting legacy
+// keys (WRONGTYPE) first when there are any. HGETALL and filtering here beats
+// HMGET of the window's dates: Redis finds each HMGET field by a linear scan
+// of the listpack.
+func (s *Store) hgetall(ctx context.Context, keys []string) ([]map[string]string, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.HGetAll(ctx, k)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isServerError(err) {
+		return nil, err
+	}
+	out := make([]map[string]string, len(keys))
+	for i, cmd := range cmds {
+		fields, err := cmd.Result()
+		switch {
+		case err == nil:
+			out[i] = fields
+		case redis.HasErrorPrefix(err, "WRONGTYPE"):
+			if err := s.convert(ctx, keys[i]); err != nil {
+				return nil, fmt.Errorf("%s: %w", keys[i], err)
+			}
+			if out[i], err = s.rdb.HGetAll(ctx, keys[i]).Result(); err != nil {
+				return nil, fmt.Errorf("%s: %w", keys[i], err)
+			}
+		default:
+			return nil, fmt.Errorf("%s: %w", keys[i], err)
+		}
+	}
+	return out, nil
+}
+
+// window is the dates a read returns.
+type window struct {
+	dates   []string       // YYYY-MM-DD, oldest first; the points share these strings
+	index   map[string]int // field (YYYYMMDD) -> position in dates
+	values  []int64        // scratch, per position
+	present []bool         // scratch, per position
+}
+
+func newWindow(today string, days int) (*window, error) {
+	end, err := time.Parse(DateLayout, today)
+	if err != nil {
+		return nil, fmt.Errorf("date %q is not YYYY-MM-DD", today)
+	}
+	if days < 1 {
+		return nil, fmt.Errorf("days must be at least 1, got %d", days)
+	}
+	w := &window{dates: make([]string, days), index: make(map[string]int, days),
+		values: make([]int64, days), present: make([]bool, days)}
+	for i := range days {
+		d := end.AddDate(0, 0, i-days+1)
+		w.dates[i] = d.Format(DateLayout)
+		w.index[d.Format(fieldLayout)] = i
+	}
+	return w, nil
+}
+
+// points returns the hash's points inside the window, sorted by date. Other
+// dates and the "oldest" field are skipped.
+func (w *window) points(fields map[string]string) ([]Point, error) {
+	clear(w.present)
+	n := 0
+	for f, v := range fields {
+		k, ok := w.index[f]
+		if !ok {
+			continue
+		}
+		var err error
+		if w.values[k], err = strconv.ParseInt(v, 10, 64); err != nil {
+			return nil, fmt.Errorf("field %s holds %q, not an integer", f, v)
+		}
+		w.present[k] = true
+		n++
+	}
+	points := make([]Point, 0, n)
+	for k, ok := range w.present {
+		if ok {
+			points = append(points, Point{Date: w.dates[k], Value: w.values[k]})
+		}
+	}
+	return points, nil
 }
 
 // convert turns a legacy JSON string at key into the hash, keeping all points.

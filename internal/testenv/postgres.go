@@ -76,7 +76,7 @@ func StartPostgres() (*Postgres, error) {
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			return nil, fmt.Errorf("running as root, PostgreSQL must run as the user \"postgres\", which does not exist (%v): %s", err, postgresInstallHint)
+			return nil, fmt.Errorf("running as root, PostgreSQL must run as the user \"postgres\", which does not exist: %s: %w", postgresInstallHint, err)
 		}
 		uid, _ = strconv.Atoi(u.Uid)
 		gid, _ = strconv.Atoi(u.Gid)
@@ -283,4 +283,12 @@ func pingPostgres(dsn string) error {
 	defer func() { _ = conn.Close(context.Background()) }()
 	var one int
 	return conn.QueryRow(ctx, "SELECT 1").Scan(&one)
+}
+
+// CPUTime returns the CPU time the server has used since it was last started
+// (all its processes), for benchmarks that report work per op.
+func (p *Postgres) CPUTime() (time.Duration, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.proc.cpuTime()
 }

@@ -96,7 +96,8 @@ func (r *Redis) Start() error {
 		return nil
 	}
 	logPath := filepath.Join(r.dir, "redis.log")
-	args := []string{
+	args := make([]string, 0, 14+len(r.extra))
+	args = append(args,
 		"--port", strconv.Itoa(r.port),
 		"--bind", "127.0.0.1",
 		"--dir", r.dir,
@@ -104,7 +105,7 @@ func (r *Redis) Start() error {
 		"--appendonly", "no",
 		"--daemonize", "no",
 		"--logfile", logPath,
-	}
+	)
 	cmd := exec.Command(r.bin, append(args, r.extra...)...)
 	cmd.Dir = r.dir
 	proc, err := startProcess(cmd, filepath.Join(r.dir, "redis.out"))
@@ -183,4 +184,12 @@ func pingRedis(addr string) error {
 		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
 	}
 	return nil
+}
+
+// CPUTime returns the CPU time the server has used since it was last started
+// (all its processes), for benchmarks that report work per op.
+func (r *Redis) CPUTime() (time.Duration, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.proc.cpuTime()
 }

@@ -166,41 +166,53 @@ func (p *PostgresSource) Tenants(ctx context.Context, query string) ([]TenantRow
 }
 
 // readOnly runs query in a read-only transaction with the statement timeout
-// and hands its rows to scan.
+// and hands its rows to scan. BEGIN READ ONLY, SET LOCAL statement_timeout, the
+// query and COMMIT go to the server as one pipelined batch: one network round
+// trip per metric, whatever the tenant count. If the query fails, the server
+// skips the COMMIT and the connection is left in a failed transaction; the pool
+// discards such connections on release, so nothing leaks into the next query.
 func (p *PostgresSource) readOnly(ctx context.Context, query string, scan func(pgx.Rows) error) error {
-	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return fmt.Errorf("begin read-only transaction: %w", err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-
 	batch := &pgx.Batch{}
+	batch.Queue("BEGIN READ ONLY")
 	if p.timeout > 0 {
 		batch.Queue(fmt.Sprintf("SET LOCAL statement_timeout = %d", max(1, p.timeout.Milliseconds())))
 	}
 	batch.Queue(query)
-	br := tx.SendBatch(ctx, batch)
-	if p.timeout > 0 {
+	batch.Queue("COMMIT")
+	br := p.pool.SendBatch(ctx, batch)
+	err := func() error {
 		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return fmt.Errorf("set statement_timeout: %w", err)
+			return fmt.Errorf("begin read-only transaction: %w", err)
 		}
-	}
-	rows, err := br.Query()
-	if err == nil {
+		if p.timeout > 0 {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("set statement_timeout: %w", err)
+			}
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
 		err = scan(rows)
 		rows.Close()
-		if err == nil {
-			err = rows.Err()
+		if err != nil {
+			return err
 		}
-	}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	}()
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
 		return describe(err)
 	}
-	return tx.Commit(ctx)
+	return nil
 }
 
 // describe adds what a Postgres error code means for a metric query.

@@ -194,3 +194,47 @@ func freeClosedPort() (string, error) {
 	p, err := testenv.FreePort()
 	return strconv.Itoa(p), err
 }
+
+// TestReadAllCluster reads counters spread over a 3-master Redis Cluster
+// through a client made from the cluster's REDIS_URL.
+func TestReadAllCluster(t *testing.T) {
+	c, err := testenv.StartRedisCluster(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rdb, err := NewRedisClient(c.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rdb.Close() }()
+	if _, ok := rdb.(*redis.ClusterClient); !ok {
+		t.Fatalf("NewRedisClient(%q) = %T, want a cluster client", c.URL, rdb)
+	}
+	ctx := testCtx(t)
+	var tenants []string
+	want := map[string]int64{}
+	for i := range 300 {
+		id := "tenant-" + strconv.Itoa(i)
+		tenants = append(tenants, id)
+		if i%3 == 0 {
+			continue // missing: 0
+		}
+		if err := rdb.IncrBy(ctx, CounterKey(DefaultKeyPattern("api_calls"), id, "2025-01-19"), int64(i)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = int64(i)
+	}
+	for _, id := range tenants {
+		want[id] += 0
+	}
+	src := NewRedisCounters(rdb)
+	src.batch = 128
+	got, err := src.ReadAll(ctx, "api_calls", DefaultKeyPattern("api_calls"), "2025-01-19", tenants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ReadAll over the cluster = %v, want %v", got, want)
+	}
+}
