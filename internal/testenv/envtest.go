@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -57,8 +58,13 @@ func RepoRoot() string {
 // Scheme returns a scheme with the core Kubernetes types and this project's API.
 func Scheme() *k8sruntime.Scheme { return kube.NewScheme() }
 
+// K8sVersion is the control-plane version hack/setup-envtest.sh builds; keep
+// the two in step.
+const K8sVersion = "1.37.2"
+
 // AssetsDir finds the envtest binaries: $KUBEBUILDER_ASSETS, else the cache that
-// hack/setup-envtest.sh fills. It never downloads anything.
+// hack/setup-envtest.sh fills. It never builds or downloads anything, so a test
+// binary started by hand cannot set off a 10-minute build.
 func AssetsDir() (string, error) {
 	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
 		if err := checkAssets(dir); err != nil {
@@ -66,15 +72,17 @@ func AssetsDir() (string, error) {
 		}
 		return dir, nil
 	}
-	out, err := exec.Command(filepath.Join(RepoRoot(), "hack", "setup-envtest.sh"), "--print-dir").Output()
-	if err == nil {
-		dir := strings.TrimSpace(string(out))
-		if checkAssets(dir) == nil {
-			return dir, nil
-		}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache")
 	}
-	return "", fmt.Errorf("envtest binaries (kube-apiserver, etcd, kubectl) not found: run `make envtest` " +
-		"(builds them from source through the Go module proxy) or set KUBEBUILDER_ASSETS")
+	dir := filepath.Join(cache, "subscription-operator", "k8s", K8sVersion)
+	if checkAssets(dir) == nil {
+		return dir, nil
+	}
+	return "", fmt.Errorf("envtest binaries (kube-apiserver, etcd, kubectl) not found in %s: run `make envtest` "+
+		"(builds them from source through the Go module proxy, about 10 minutes once) or set KUBEBUILDER_ASSETS", dir)
 }
 
 func checkAssets(dir string) error {
@@ -99,6 +107,10 @@ func StartEnvtest() (*Kube, error) {
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 		Scheme:                scheme,
+		// Two cores shared by parallel test binaries: the default 20 s is too
+		// tight for kube-apiserver under load.
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		ControlPlaneStopTimeout:  time.Minute,
 	}
 	cfg, err := env.Start()
 	if err != nil {

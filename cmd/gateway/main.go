@@ -1,0 +1,288 @@
+/*
+Copyright 2026 The subscription-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command gateway enforces a SubscriptionPolicy in front of an application:
+// a reverse proxy (--listen), forward-auth endpoints for Traefik, Envoy and
+// ingress-nginx (--forward-auth-listen), and metrics and probes
+// (--metrics-listen). Flags and wiring only; the logic is in internal/gateway.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/config"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/bakery-ia/subscription-operator/internal/gateway"
+)
+
+type flags struct {
+	namespace, policy                        string
+	listen, forwardAuthListen, metricsListen string
+	redisURL, upstream                       string
+	failOpen                                 bool
+	upstreamTimeout, flushInterval, shutdown time.Duration
+	logLevel                                 string
+	policyFile, secretsDir                   string
+	pprof                                    bool
+}
+
+func main() {
+	var f flags
+	flag.StringVar(&f.namespace, "namespace", envOr("POD_NAMESPACE", "default"), "namespace of the SubscriptionPolicy and TenantUsage objects (env POD_NAMESPACE)")
+	flag.StringVar(&f.policy, "policy", "default", "name of the SubscriptionPolicy to enforce")
+	flag.StringVar(&f.listen, "listen", ":8080", "address of the reverse proxy")
+	flag.StringVar(&f.forwardAuthListen, "forward-auth-listen", ":8081", "address of the forward-auth endpoints /traefik, /envoy/..., /nginx (empty: off)")
+	flag.StringVar(&f.metricsListen, "metrics-listen", ":9090", "address of /metrics, /healthz and /readyz")
+	flag.StringVar(&f.redisURL, "redis-url", os.Getenv("REDIS_URL"), "Redis URL for the daily API call counters (env REDIS_URL; empty: count in memory only)")
+	flag.StringVar(&f.upstream, "upstream", "", "upstream URL; overrides spec.gateway.upstream")
+	flag.BoolVar(&f.failOpen, "fail-open", false, "let requests through until the policy has been read (afterwards spec.gateway.failOpen decides)")
+	flag.DurationVar(&f.upstreamTimeout, "upstream-response-timeout", 60*time.Second, "how long to wait for the upstream's response headers")
+	flag.DurationVar(&f.flushInterval, "flush-interval", 100*time.Millisecond, "how often counted API calls are written to Redis")
+	flag.DurationVar(&f.shutdown, "shutdown-timeout", 15*time.Second, "how long to drain connections on SIGTERM")
+	flag.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	flag.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof/ on the metrics address")
+	flag.StringVar(&f.policyFile, "policy-file", "", "run without a cluster: read the policy and TenantUsage objects from this YAML file once (development, benchmarks)")
+	flag.StringVar(&f.secretsDir, "secrets-dir", "", "with --policy-file: read Secret keys from <dir>/<secret name>/<key> instead of the API server")
+	flag.Parse() // also --kubeconfig, registered by controller-runtime's config package
+
+	if err := run(f); err != nil {
+		slog.Error("gateway stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(f flags) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	handler := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	log := slog.New(handler)
+	slog.SetDefault(log)
+	ctrllog.SetLogger(logr.FromSlogHandler(handler))
+
+	if os.Getenv("GOGC") == "" {
+		// The live heap is small (rule tables, pools) while every request
+		// allocates a little: collect less often. GOGC/GOMEMLIMIT override.
+		debug.SetGCPercent(400)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	var upstream *url.URL
+	if f.upstream != "" {
+		var err error
+		if upstream, err = url.Parse(f.upstream); err != nil || upstream.Host == "" {
+			return fmt.Errorf("--upstream %q is not an absolute URL", f.upstream)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := gateway.NewMetrics(reg)
+
+	rdb, closeRedis, err := newRedis(f.redisURL, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	counter := gateway.NewCounter(gateway.CounterOptions{Redis: rdb, FlushInterval: f.flushInterval,
+		Dropped: metrics.Dropped, Logger: log})
+
+	var (
+		cfg     *rest.Config
+		secrets gateway.SecretReader
+	)
+	if f.policyFile != "" {
+		secrets = fileSecretReader(f.secretsDir)
+	} else {
+		if cfg, err = config.GetConfig(); err != nil {
+			return fmt.Errorf("kubeconfig: %w", err)
+		}
+		if secrets, err = newSecretReader(cfg, f.namespace); err != nil {
+			return err
+		}
+	}
+	gw := gateway.New(gateway.Options{
+		FailOpen: f.failOpen, Upstream: upstream, ReadSecret: secrets,
+		Counter: counter, Metrics: metrics, Logger: log,
+		Proxy: gateway.ProxyOptions{ResponseHeaderTimeout: f.upstreamTimeout},
+	})
+	defer gw.Stop()
+
+	errc := make(chan error, 4)
+	if f.policyFile != "" {
+		pol, tenants, err := gateway.LoadFile(f.policyFile, f.policy)
+		if err != nil {
+			return fmt.Errorf("--policy-file: %w", err)
+		}
+		if err := gw.Update(ctx, pol, tenants); err != nil {
+			return fmt.Errorf("--policy-file: %w", err)
+		}
+		gw.SetSynced()
+	} else {
+		watcher, err := gateway.NewWatcher(cfg, gw, f.namespace, f.policy)
+		if err != nil {
+			return err
+		}
+		go func() { errc <- watcher.Run(ctx) }()
+	}
+
+	counterCtx, stopCounter := context.WithCancel(context.Background())
+	counterDone := make(chan struct{})
+	go func() { counter.Run(counterCtx); close(counterDone) }()
+	go gw.RefreshKeys(ctx)
+
+	servers := []*http.Server{newServer(f.listen, gw.Handler()), newServer(f.metricsListen, opsMux(reg, gw, f.pprof))}
+	if f.forwardAuthListen != "" {
+		servers = append(servers, newServer(f.forwardAuthListen, gw.ForwardAuthHandler()))
+	}
+	for _, s := range servers {
+		go func() {
+			log.Info("listening", "addr", s.Addr)
+			if err := s.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("listening on %s: %w", s.Addr, err)
+			}
+		}()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), f.shutdown)
+	defer cancel()
+	for _, s := range servers {
+		_ = s.Shutdown(sctx)
+	}
+	stopCounter() // final flush of the counted calls
+	<-counterDone
+	return runErr
+}
+
+// newRedis connects to Redis for the counters (nil without a URL).
+func newRedis(rawURL string, log *slog.Logger) (redis.Cmdable, func(), error) {
+	if rawURL == "" {
+		log.Warn("no --redis-url: API calls are counted in memory only and lost on restart")
+		return nil, func() {}, nil
+	}
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--redis-url: %w", err)
+	}
+	// Short timeouts and no retries: a flush that fails is dropped and
+	// counted, never retried at the expense of requests.
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = 500*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
+	opt.MaxRetries = -1
+	opt.PoolSize = 4
+	c := redis.NewClient(opt)
+	return c, func() { _ = c.Close() }, nil
+}
+
+// opsMux serves /metrics, /healthz, /readyz (and /debug/pprof/ when asked).
+func opsMux(reg *prometheus.Registry, gw *gateway.Gateway, withPprof bool) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !gw.Ready() {
+			http.Error(w, "rule table not loaded", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	}
+	return mux
+}
+
+// newServer has header and idle timeouts but no read/write deadline, which
+// would cut streaming responses and WebSockets.
+func newServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		MaxHeaderBytes: 64 << 10}
+}
+
+// newSecretReader reads the HS256 key with a single GET (an uncached client:
+// the gateway's RBAC allows get on that Secret, not list or watch).
+func newSecretReader(cfg *rest.Config, namespace string) (gateway.SecretReader, error) {
+	s := runtime.NewScheme()
+	if err := corev1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: s})
+	if err != nil {
+		return nil, fmt.Errorf("creating the Secret client: %w", err)
+	}
+	return func(ctx context.Context, name, key string) ([]byte, error) {
+		var sec corev1.Secret
+		if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &sec); err != nil {
+			return nil, err
+		}
+		v, ok := sec.Data[key]
+		if !ok {
+			return nil, fmt.Errorf("secret %s/%s has no key %q", namespace, name, key)
+		}
+		return v, nil
+	}, nil
+}
+
+// fileSecretReader reads <dir>/<name>/<key>, the layout of a mounted Secret.
+func fileSecretReader(dir string) gateway.SecretReader {
+	return func(_ context.Context, name, key string) ([]byte, error) {
+		if dir == "" {
+			return nil, fmt.Errorf("secret %s: no --secrets-dir", name)
+		}
+		return os.ReadFile(filepath.Join(dir, name, key))
+	}
+}
