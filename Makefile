@@ -115,3 +115,12 @@ bench-snapshot: services ## Snapshot run for 1,000 and 10,000 tenants x 9 metric
 .PHONY: bench-forecast
 bench-forecast: ## Forecast maths for one tenant (9 metrics x 60 points).
 	go test ./internal/forecast -run '^$$' -bench . -benchmem
+
+##@ Demo and end-to-end
+.PHONY: demo
+demo: ## Run the operator, the gateway and 50 demo tenants on a local control plane (Ctrl-C stops; DEMO_EXIT=1 exits after printing).
+	hack/demo.sh
+
+.PHONY: e2e
+e2e: services envtest build ## End-to-end test of the demo scenario with the real binaries (build tag e2e).
+	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --print-dir)" go test -tags e2e $(GO_TEST_FLAGS) -timeout 20m -v ./test/e2e/

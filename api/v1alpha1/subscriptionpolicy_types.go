@@ -595,7 +595,7 @@ const (
 // +kubebuilder:resource:shortName=subpol,categories=subscriptions
 // +kubebuilder:printcolumn:name="Tiers",type=string,JSONPath=`.status.tierNames`
 // +kubebuilder:printcolumn:name="Tenants",type=integer,JSONPath=`.status.tenants`
-// +kubebuilder:printcolumn:name="Next-Snapshot",type=date,JSONPath=`.status.nextSnapshotTime`
+// +kubebuilder:printcolumn:name="Next-Snapshot",type=string,JSONPath=`.status.nextSnapshotTime`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

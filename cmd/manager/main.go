@@ -44,6 +44,7 @@ import (
 type options struct {
 	metricsAddr, probeAddr, forecastAPIAddr string
 	leaderElect, forecastAPIAuth            bool
+	leaderElectionNamespace                 string
 	redisURL, databaseURL                   string
 	statementTimeout                        time.Duration
 	gatewayImage, gatewayRedisSecret        string
@@ -56,6 +57,7 @@ func main() {
 	flag.StringVar(&o.forecastAPIAddr, "forecast-api-bind-address", ":8082", "Address of the forecast HTTP API (0 disables it).")
 	flag.BoolVar(&o.forecastAPIAuth, "forecast-api-auth", true, "Authenticate forecast API callers (TokenReview) and authorise them (SubjectAccessReview). Turn off only for local runs.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica runs snapshots and reconciles.")
+	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of the leader election Lease (env POD_NAMESPACE; required outside a cluster).")
 	flag.StringVar(&o.redisURL, "redis-url", os.Getenv("REDIS_URL"), "Redis holding usage history and daily counters (env REDIS_URL; mount it from a Secret).")
 	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "Postgres DSN for metric and discovery queries (env DATABASE_URL; mount it from a Secret).")
 	flag.DurationVar(&o.statementTimeout, "statement-timeout", 30*time.Second, "Statement timeout of each metric query.")
@@ -98,9 +100,10 @@ func run(ctx context.Context, o options) error {
 			BindAddress: o.metricsAddr,
 			TLSOpts:     []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
 		},
-		HealthProbeBindAddress: o.probeAddr,
-		LeaderElection:         o.leaderElect,
-		LeaderElectionID:       "subscription-operator.bakery-ia.io",
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "subscription-operator.bakery-ia.io",
+		LeaderElectionNamespace: o.leaderElectionNamespace,
 		// Release the lease on shutdown so a rolling update hands over quickly.
 		LeaderElectionReleaseOnCancel: true,
 	})
