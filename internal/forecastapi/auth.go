@@ -1,0 +1,300 @@
+/*
+Copyright 2026 The subscription-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package forecastapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+	authnv1 "k8s.io/api/authentication/v1"
+	authzv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	authnclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
+	authzclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+
+	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+)
+
+// reviewTimeout bounds one TokenReview or SubjectAccessReview.
+const reviewTimeout = 5 * time.Second
+
+// Resources of the API group that the endpoints authorise against.
+const (
+	resourceTenantUsages = "tenantusages"
+	resourcePolicies     = "subscriptionpolicies"
+)
+
+// access is what a request needs: a verb on a resource of
+// subscriptions.bakery-ia.io in a namespace ("" = all namespaces).
+type access struct {
+	verb, resource, subresource, namespace, name string
+}
+
+func (a access) String() string {
+	res := a.resource + "." + subv1.GroupVersion.Group
+	if a.subresource != "" {
+		res = a.resource + "/" + a.subresource + "." + subv1.GroupVersion.Group
+	}
+	if a.name != "" {
+		res += " " + a.name
+	}
+	if a.namespace == "" {
+		return a.verb + " " + res + " in all namespaces"
+	}
+	return fmt.Sprintf("%s %s in namespace %q", a.verb, res, a.namespace)
+}
+
+// tokenKey identifies a token in the caches without keeping it.
+type tokenKey [sha256.Size]byte
+
+// caller is an authenticated request's identity.
+type caller struct {
+	key  tokenKey
+	user authnv1.UserInfo
+}
+
+// identity is a cached TokenReview answer; user is nil when the token was rejected.
+type identity struct {
+	user   *authnv1.UserInfo
+	reason string
+}
+
+type decisionKey struct {
+	token tokenKey
+	access
+}
+
+type decision struct {
+	allowed bool
+	reason  string
+}
+
+// authorizer asks the API server who a token belongs to (TokenReview) and
+// whether RBAC lets them do something (SubjectAccessReview), and remembers
+// both answers for ttl, keyed by the token's SHA-256.
+type authorizer struct {
+	tokens    authnclient.TokenReviewInterface
+	access    authzclient.SubjectAccessReviewInterface
+	audiences []string
+	ttl       time.Duration
+	clock     clock.PassiveClock
+
+	identities *ttlCache[tokenKey, identity]
+	decisions  *ttlCache[decisionKey, decision]
+	flight     singleflight.Group // one review per token (or decision) at a time
+}
+
+func newAuthorizer(cfg *rest.Config, audiences []string, ttl time.Duration, maxEntries int, clk clock.PassiveClock) (*authorizer, error) {
+	cfg = rest.CopyConfig(cfg)
+	// The hot path makes no API calls; the cold one must not be throttled by
+	// client-side rate limiting when many tokens arrive at once.
+	// (A negative QPS already means "no limit".)
+	if cfg.RateLimiter == nil && cfg.QPS >= 0 && cfg.QPS < 100 {
+		cfg.QPS, cfg.Burst = 100, max(cfg.Burst, 200)
+	}
+	authn, err := authnclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("forecastapi: TokenReview client: %w", err)
+	}
+	authz, err := authzclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("forecastapi: SubjectAccessReview client: %w", err)
+	}
+	return &authorizer{
+		tokens: authn.TokenReviews(), access: authz.SubjectAccessReviews(),
+		audiences: audiences, ttl: ttl, clock: clk,
+		identities: newTTLCache[tokenKey, identity](maxEntries),
+		decisions:  newTTLCache[decisionKey, decision](maxEntries),
+	}, nil
+}
+
+// bearerToken extracts the token of "Authorization: Bearer <token>".
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// authenticate returns the caller of r; nil when authentication is off.
+func (s *Server) authenticate(r *http.Request) (*caller, error) {
+	if s.auth == nil {
+		return nil, nil
+	}
+	token, ok := bearerToken(r)
+	if !ok {
+		return nil, newError(http.StatusUnauthorized, CodeUnauthenticated,
+			"missing bearer token: send \"Authorization: Bearer <Kubernetes service account or user token>\"")
+	}
+	return s.auth.authenticate(r.Context(), token)
+}
+
+// authorize returns nil when the caller may do a (always, when auth is off).
+func (s *Server) authorize(ctx context.Context, c *caller, a access) error {
+	if s.auth == nil {
+		return nil
+	}
+	return s.auth.authorize(ctx, c, a)
+}
+
+func (a *authorizer) authenticate(ctx context.Context, token string) (*caller, error) {
+	key := tokenKey(sha256.Sum256([]byte(token)))
+	id, ok := a.identities.get(key, a.clock.Now())
+	if !ok {
+		v, err, _ := a.flight.Do("t"+string(key[:]), func() (any, error) {
+			id, err := a.review(ctx, token)
+			if err != nil {
+				return identity{}, err
+			}
+			a.identities.put(key, id, a.clock.Now(), a.ttl)
+			return id, nil
+		})
+		if err != nil {
+			return nil, internalError(CodeAuthUnavailable, "authenticating the token (TokenReview)", err)
+		}
+		id = v.(identity)
+	}
+	if id.user == nil {
+		return nil, newError(http.StatusUnauthorized, CodeUnauthenticated, "invalid bearer token: %s", id.reason)
+	}
+	return &caller{key: key, user: *id.user}, nil
+}
+
+// review asks the API server about a token. Rejections are answers (cached);
+// only failures to ask are errors.
+func (a *authorizer) review(ctx context.Context, token string) (identity, error) {
+	// Detached from the request: other requests with the same token share
+	// this call (singleflight) and must not fail because this one went away.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reviewTimeout)
+	defer cancel()
+	tr, err := a.tokens.Create(ctx, &authnv1.TokenReview{
+		Spec: authnv1.TokenReviewSpec{Token: token, Audiences: a.audiences},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return identity{}, err
+	}
+	st := tr.Status
+	switch {
+	case !st.Authenticated:
+		reason := st.Error
+		if reason == "" {
+			reason = "the API server did not authenticate it"
+		}
+		return identity{reason: reason}, nil
+	case len(a.audiences) > 0 && !slices.ContainsFunc(st.Audiences, func(s string) bool { return slices.Contains(a.audiences, s) }):
+		return identity{reason: fmt.Sprintf("token is not for audience %s", strings.Join(a.audiences, ", "))}, nil
+	}
+	user := st.User
+	return identity{user: &user}, nil
+}
+
+// authorize checks acc. For a named object it first asks about the whole
+// namespace: that answer covers every object in it, so a caller with a
+// namespace-wide Role needs one cached decision per namespace, not one per
+// tenant. Only when that is denied does it ask about the object (for Roles
+// with resourceNames).
+func (a *authorizer) authorize(ctx context.Context, c *caller, acc access) error {
+	if c == nil {
+		return newError(http.StatusUnauthorized, CodeUnauthenticated, "missing bearer token")
+	}
+	if acc.name != "" {
+		wide := acc
+		wide.name = ""
+		d, err := a.decide(ctx, c, wide)
+		if err != nil {
+			return err
+		}
+		if d.allowed {
+			return nil
+		}
+	}
+	d, err := a.decide(ctx, c, acc)
+	if err != nil {
+		return err
+	}
+	if !d.allowed {
+		msg := fmt.Sprintf("%s may not %s", userString(c.user), acc)
+		if d.reason != "" {
+			msg += ": " + d.reason
+		}
+		return newError(http.StatusForbidden, CodeForbidden, "%s", msg)
+	}
+	return nil
+}
+
+// decide returns the (cached) SubjectAccessReview answer for acc.
+func (a *authorizer) decide(ctx context.Context, c *caller, acc access) (decision, error) {
+	key := decisionKey{token: c.key, access: acc}
+	d, ok := a.decisions.get(key, a.clock.Now())
+	if !ok {
+		flightKey := "a" + string(c.key[:]) + "\x00" + acc.verb + "\x00" + acc.resource + "\x00" + acc.subresource + "\x00" + acc.namespace + "\x00" + acc.name
+		v, err, _ := a.flight.Do(flightKey, func() (any, error) {
+			d, err := a.check(ctx, c, acc)
+			if err != nil {
+				return decision{}, err
+			}
+			a.decisions.put(key, d, a.clock.Now(), a.ttl)
+			return d, nil
+		})
+		if err != nil {
+			return decision{}, internalError(CodeAuthUnavailable, "authorising the request (SubjectAccessReview)", err)
+		}
+		d = v.(decision)
+	}
+	return d, nil
+}
+
+func (a *authorizer) check(ctx context.Context, c *caller, acc access) (decision, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reviewTimeout)
+	defer cancel()
+	extra := make(map[string]authzv1.ExtraValue, len(c.user.Extra))
+	for k, v := range c.user.Extra {
+		extra[k] = authzv1.ExtraValue(v)
+	}
+	sar, err := a.access.Create(ctx, &authzv1.SubjectAccessReview{
+		Spec: authzv1.SubjectAccessReviewSpec{
+			User: c.user.Username, UID: c.user.UID, Groups: c.user.Groups, Extra: extra,
+			ResourceAttributes: &authzv1.ResourceAttributes{
+				Namespace: acc.namespace, Verb: acc.verb,
+				Group: subv1.GroupVersion.Group, Version: subv1.GroupVersion.Version,
+				Resource: acc.resource, Subresource: acc.subresource, Name: acc.name,
+			},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return decision{}, err
+	}
+	return decision{allowed: sar.Status.Allowed && !sar.Status.Denied, reason: sar.Status.Reason}, nil
+}
+
+func userString(u authnv1.UserInfo) string {
+	if u.Username == "" {
+		return "the caller"
+	}
+	return fmt.Sprintf("user %q", u.Username)
+}
