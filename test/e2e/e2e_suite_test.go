@@ -102,7 +102,18 @@ var _ = BeforeSuite(func() {
 	Expect(data.Seed(context.Background(), rdb.URL, pg.DSN)).To(Succeed())
 
 	By("installing the demo policy and the TenantUsages with kubectl")
-	Expect(kubectl("apply", "-k", filepath.Join(root, "hack", "demo", "config"))).Error().NotTo(HaveOccurred())
+	// As hack/demo.sh does: the samples, with the gateway run as a local process
+	// and the tenant read from the path.
+	samples := filepath.Join(root, "config", "samples")
+	Expect(kubectl("apply", "-f", filepath.Join(samples, "namespace.yaml"))).Error().NotTo(HaveOccurred())
+	patched, err := kubectl("patch", "--local", "-o", "yaml", "--type", "json",
+		"-f", filepath.Join(samples, "subscriptions_v1alpha1_subscriptionpolicy.yaml"),
+		"--patch-file", filepath.Join(root, "hack", "demo", "gateway-patch.json"))
+	Expect(err).NotTo(HaveOccurred())
+	policyFile := filepath.Join(GinkgoT().TempDir(), "policy.yaml")
+	Expect(os.WriteFile(policyFile, []byte(patched), 0o600)).To(Succeed())
+	Expect(kubectl("apply", "-f", policyFile)).Error().NotTo(HaveOccurred())
+	Expect(kubectl("apply", "-f", filepath.Join(samples, "subscriptions_v1alpha1_tenantusage.yaml"))).Error().NotTo(HaveOccurred())
 	tenants, err := data.TenantUsagesYAML()
 	Expect(err).NotTo(HaveOccurred())
 	f := filepath.Join(GinkgoT().TempDir(), "tenants.yaml")
