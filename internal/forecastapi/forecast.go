@@ -17,6 +17,7 @@ limitations under the License.
 package forecastapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -229,7 +230,7 @@ func (s *Server) renderForecast(ctx context.Context, tu *subv1.TenantUsage, toda
 			return nil, internalError(CodeHistoryUnavailable, "reading the usage history", err)
 		}
 	}
-	return appendForecast(nil, tu, trends), nil
+	return renderForecastJSON(tu, trends), nil
 }
 
 // parseDecimal parses a status decimal string; ok is false when absent or not
@@ -246,29 +247,42 @@ func parseDecimal(s *string) (float64, bool) {
 }
 
 // oneDecimal renders a percentage with exactly one decimal ("70" -> 70.0), as
-// the seed does.
-func oneDecimal(s *string) *json.Number {
-	v, ok := parseDecimal(s)
-	if !ok {
-		return nil
-	}
-	n := json.Number(strconv.FormatFloat(v, 'f', 1, 64))
-	return &n
-}
+// the seed does; nil when absent or not a number.
+func oneDecimal(s *string) *json.Number { return number(appendOneDecimal(nil, s)) }
 
 // pythonFloat renders a number as the seed's Python service did (a float
 // always has a fraction: 2 -> 2.0, 0.5 -> 0.5), shortest exact form.
-func pythonFloat(s *string) *json.Number {
-	v, ok := parseDecimal(s)
-	if !ok {
+func pythonFloat(s *string) *json.Number { return number(appendPythonFloat(nil, s)) }
+
+func number(b []byte) *json.Number {
+	if string(b) == "null" {
 		return nil
 	}
-	str := strconv.FormatFloat(v, 'f', -1, 64)
-	if !strings.ContainsRune(str, '.') {
-		str += ".0"
-	}
-	n := json.Number(str)
+	n := json.Number(b)
 	return &n
+}
+
+// appendOneDecimal appends oneDecimal's rendering, or null.
+func appendOneDecimal(b []byte, s *string) []byte {
+	v, ok := parseDecimal(s)
+	if !ok {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, v, 'f', 1, 64)
+}
+
+// appendPythonFloat appends pythonFloat's rendering, or null.
+func appendPythonFloat(b []byte, s *string) []byte {
+	v, ok := parseDecimal(s)
+	if !ok {
+		return append(b, "null"...)
+	}
+	start := len(b)
+	b = strconv.AppendFloat(b, v, 'f', -1, 64)
+	if !bytes.ContainsRune(b[start:], '.') {
+		b = append(b, ".0"...)
+	}
+	return b
 }
 
 // policyName is the policy a tenant refers to ("default" when unset), as in

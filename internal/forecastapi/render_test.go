@@ -29,7 +29,7 @@ import (
 )
 
 // The reference rendering: the seed's contract as structs for encoding/json.
-// appendForecast must write exactly what json.Marshal writes for these.
+// renderForecastJSON must write exactly what json.Marshal writes for these.
 type forecastResponse struct {
 	TenantID     string           `json:"tenant_id"`
 	ForecastedAt *string          `json:"forecasted_at"`
@@ -106,7 +106,7 @@ func renderFixture(tenant, label, unit, status, rate, pct, date string, current 
 	return tu, trends
 }
 
-func TestAppendForecastMatchesEncodingJSON(t *testing.T) {
+func TestRenderForecastMatchesEncodingJSON(t *testing.T) {
 	for _, tc := range []struct {
 		tu     *subv1.TenantUsage
 		trends map[string][]history.Point
@@ -114,17 +114,17 @@ func TestAppendForecastMatchesEncodingJSON(t *testing.T) {
 		{tu: &subv1.TenantUsage{Spec: subv1.TenantUsageSpec{TenantID: "empty"}}},
 		{tu: &subv1.TenantUsage{Spec: subv1.TenantUsageSpec{TenantID: "no-metrics"}, Status: subv1.TenantUsageStatus{Metrics: []subv1.MetricForecast{}}}},
 	} {
-		if got, want := appendForecast(nil, tc.tu, tc.trends), referenceForecast(t, tc.tu, tc.trends); string(got) != string(want) {
+		if got, want := renderForecastJSON(tc.tu, tc.trends), referenceForecast(t, tc.tu, tc.trends); string(got) != string(want) {
 			t.Errorf("got  %s\nwant %s", got, want)
 		}
 	}
 	tu, trends := renderFixture("test-tenant", "Products <&> \"quoted\" ñ \u2028", "MB", "safe", "0.5", "70", "2025-02-18", 35, ptr.To[int64](50), ptr.To[int32](30), 30)
-	if got, want := appendForecast(nil, tu, trends), referenceForecast(t, tu, trends); string(got) != string(want) {
+	if got, want := renderForecastJSON(tu, trends), referenceForecast(t, tu, trends); string(got) != string(want) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
 
-func FuzzAppendForecast(f *testing.F) {
+func FuzzRenderForecast(f *testing.F) {
 	f.Add("test-tenant", "Products", "", "safe", "0.5", "70.0", "2025-02-18", int64(35), int64(50), true, int32(30), 30)
 	f.Add("t", "", "MB", "unlimited", "", "", "", int64(-1), int64(0), false, int32(0), 0)
 	f.Add("x", "<script>\x00\xff", "\"\\", "critical", "NaN", "1e400", "\u2028", int64(1<<62), int64(-5), true, int32(-1), 3)
@@ -134,7 +134,7 @@ func FuzzAppendForecast(f *testing.F) {
 			lim = &limit
 		}
 		tu, trends := renderFixture(tenant, label, unit, status, rate, pct, date, current, lim, &days, points%64)
-		got := appendForecast(nil, tu, trends)
+		got := renderForecastJSON(tu, trends)
 		if want := referenceForecast(t, tu, trends); string(got) != string(want) {
 			t.Fatalf("got  %s\nwant %s", got, want)
 		}
@@ -144,7 +144,7 @@ func FuzzAppendForecast(f *testing.F) {
 	})
 }
 
-func BenchmarkAppendForecast(b *testing.B) {
+func BenchmarkRenderForecast(b *testing.B) {
 	tu, trends := renderFixture("test-tenant", "Products", "", "safe", "0.5", "70.0", "2025-02-18", 35, ptr.To[int64](50), ptr.To[int32](30), 30)
 	for range 8 { // nine metrics of 30 points, as the API serves
 		tu.Status.Metrics = append(tu.Status.Metrics, tu.Status.Metrics[0])
@@ -152,7 +152,7 @@ func BenchmarkAppendForecast(b *testing.B) {
 	b.Run("append", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
-			appendForecast(nil, tu, trends)
+			renderForecastJSON(tu, trends)
 		}
 	})
 	b.Run("encoding-json", func(b *testing.B) {

@@ -253,7 +253,7 @@ func (s *Server) Start(ctx context.Context) error {
 	l := s.listener
 	if l == nil {
 		var err error
-		if l, err = net.Listen("tcp", s.addr); err != nil {
+		if l, err = (&net.ListenConfig{}).Listen(ctx, "tcp", s.addr); err != nil {
 			return fmt.Errorf("forecastapi: listening on %s: %w", s.addr, err)
 		}
 	}

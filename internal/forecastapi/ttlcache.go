@@ -82,17 +82,6 @@ func (c *ttlCache[K, V]) evictLocked(now time.Time) {
 	}
 }
 
-// remove deletes the entries whose key matches.
-func (c *ttlCache[K, V]) removeIf(match func(K) bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k := range c.m {
-		if match(k) {
-			delete(c.m, k)
-		}
-	}
-}
-
 func (c *ttlCache[K, V]) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
