@@ -23,6 +23,7 @@ import (
 	"fmt"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
@@ -50,6 +51,17 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		return fmt.Errorf("indexing TenantUsage by tenant ID: %w", err)
 	}
 	return nil
+}
+
+// CacheOptions are the manager's cache settings. TenantUsage objects are kept
+// without managedFields: there can be 100,000 of them, nothing in the manager
+// reads their field ownership (status is written with merge patches), and a
+// smaller informer heap means shorter GC pauses on the forecast API's hot path.
+// Gateway objects keep theirs: the gateway manager compares applied fields.
+func CacheOptions() cache.Options {
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&subv1.TenantUsage{}: {Transform: cache.TransformStripManagedFields()},
+	}}
 }
 
 // PolicyName is the policy a tenant refers to ("default" when unset).

@@ -96,6 +96,7 @@ func run(ctx context.Context, o options) error {
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme: kube.NewScheme(),
+		Cache:  controllers.CacheOptions(),
 		Metrics: metricsserver.Options{
 			BindAddress: o.metricsAddr,
 			TLSOpts:     []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
