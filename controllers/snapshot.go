@@ -127,9 +127,9 @@ func (s *SnapshotScheduler) Reconcile(ctx context.Context, policy *subv1.Subscri
 // under today's date in the policy's zone. It is what the forecast API's
 // track-usage endpoint calls; it does not move the schedule.
 func (s *SnapshotScheduler) RunNow(ctx context.Context, policy *subv1.SubscriptionPolicy, tenantID string) (snapshot.Result, error) {
-	sched, err := schedule.Parse(orDefault(policy.Spec.Snapshot.Schedule, "0 2 * * *"), orDefault(policy.Spec.Snapshot.TimeZone, "UTC"))
+	sched, err := PolicySchedule(policy)
 	if err != nil {
-		return snapshot.Result{}, fmt.Errorf("spec.snapshot: %w", err)
+		return snapshot.Result{}, err
 	}
 	before := policy.DeepCopy()
 	res, runErr := s.runFor(ctx, policy, sched.DateOf(s.Clock.Now()), tenantID, nil)

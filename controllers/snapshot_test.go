@@ -144,11 +144,7 @@ var _ = Describe("Scheduled snapshots", func() {
 
 		Expect(rsrv.Start()).To(Succeed())
 		// The retry backoff doubles from 5 s; step the clock past a few of them.
-		for i := 0; i < 8 && lastSucceeded(ns) == ""; i++ {
-			op.setTime(op.clock.Now().Add(time.Duration(5<<i) * time.Second))
-			Eventually(lastSucceeded).WithArguments(ns).WithTimeout(3 * time.Second).Should(Or(Equal(""), Equal(due.Format(time.DateOnly))))
-		}
-		Eventually(lastSucceeded).WithArguments(ns).Should(Equal(due.Format(time.DateOnly)))
+		op.stepThroughBackoff(ns, due)
 		pts, err := store.Read(ctx, t, []string{"products"}, due.Format(time.DateOnly), 60)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(pts["products"]).To(Equal(pointsOf(due, 7)), "the day is recorded once")
@@ -174,11 +170,7 @@ var _ = Describe("Scheduled snapshots", func() {
 		Expect(getPolicy(ns).Status.LastSnapshot.FailedMetrics).To(ConsistOf("products", "users", "locations", "recipes", "suppliers"))
 
 		Expect(pgsrv.Start()).To(Succeed())
-		for i := 0; i < 8 && lastSucceeded(ns) == ""; i++ {
-			op.setTime(op.clock.Now().Add(time.Duration(5<<i) * time.Second))
-			Eventually(lastSucceeded).WithArguments(ns).WithTimeout(3 * time.Second).Should(Or(Equal(""), Equal(due.Format(time.DateOnly))))
-		}
-		Eventually(lastSucceeded).WithArguments(ns).Should(Equal(due.Format(time.DateOnly)))
+		op.stepThroughBackoff(ns, due)
 		pts, err := store.Read(ctx, t, []string{"recipes", "api_calls"}, due.Format(time.DateOnly), 60)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(pts["recipes"]).To(Equal(pointsOf(due, 9)))
@@ -273,4 +265,16 @@ func lastSucceeded(ns string) string {
 
 func pointsOf(date time.Time, v int64) []history.Point {
 	return []history.Point{{Date: date.Format(time.DateOnly), Value: v}}
+}
+
+// stepThroughBackoff moves the clock past the doubling retry delays (5 s, 10 s,
+// ...) until the run for due has succeeded.
+func (o *operator) stepThroughBackoff(ns string, due time.Time) {
+	GinkgoHelper()
+	want := due.Format(time.DateOnly)
+	for i := 0; i < 8 && lastSucceeded(ns) == ""; i++ {
+		o.setTime(o.clock.Now().Add(time.Duration(5<<i) * time.Second))
+		Eventually(lastSucceeded).WithArguments(ns).WithTimeout(3 * time.Second).Should(Or(Equal(""), Equal(want)))
+	}
+	Eventually(lastSucceeded).WithArguments(ns).Should(Equal(want))
 }

@@ -116,6 +116,12 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 
 // validate checks what CEL cannot: the time zone exists and the cron parses.
 func (r *PolicyReconciler) validate(policy *subv1.SubscriptionPolicy) (*schedule.Schedule, error) {
+	return PolicySchedule(policy)
+}
+
+// PolicySchedule parses the policy's snapshot schedule in its time zone, with
+// the API defaults for objects that bypassed defaulting.
+func PolicySchedule(policy *subv1.SubscriptionPolicy) (*schedule.Schedule, error) {
 	s := policy.Spec.Snapshot
 	sched, err := schedule.Parse(orDefault(s.Schedule, "0 2 * * *"), orDefault(s.TimeZone, "UTC"))
 	if err != nil {

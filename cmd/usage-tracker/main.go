@@ -41,7 +41,6 @@ import (
 	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/kube"
-	"github.com/bakery-ia/subscription-operator/internal/schedule"
 	"github.com/bakery-ia/subscription-operator/internal/snapshot"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
@@ -165,9 +164,9 @@ func listPolicies(ctx context.Context, c client.Client, o options) ([]subv1.Subs
 
 // trackPolicy runs one policy and prints a line per tenant.
 func trackPolicy(ctx context.Context, c client.Client, runner *snapshot.Runner, p *subv1.SubscriptionPolicy, date string, out io.Writer) (snapshot.Result, error) {
-	sched, err := schedule.Parse(orDefault(p.Spec.Snapshot.Schedule, "0 2 * * *"), orDefault(p.Spec.Snapshot.TimeZone, "UTC"))
+	sched, err := controllers.PolicySchedule(p)
 	if err != nil {
-		return snapshot.Result{}, fmt.Errorf("spec.snapshot: %w", err)
+		return snapshot.Result{}, err
 	}
 	if date == "" {
 		date = sched.DateOf(time.Now())
@@ -202,11 +201,4 @@ func trackPolicy(ctx context.Context, c client.Client, runner *snapshot.Runner, 
 		fmt.Fprintf(out, "   metric %s failed: %v\n", m, res.FailedMetrics[m])
 	}
 	return res, nil
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
