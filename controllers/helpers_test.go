@@ -19,8 +19,6 @@ package controllers_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	. "github.com/onsi/gomega"
@@ -28,10 +26,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
+	"github.com/bakery-ia/subscription-operator/test/scenario"
 )
 
 var ctx = context.Background()
@@ -132,10 +130,8 @@ func eventNotes(ns, name, reason string) string {
 // samplePolicy is config/samples' policy (nine metrics) in namespace ns,
 // without its gateway (no gateway manager runs in this suite).
 func samplePolicy(ns string) *subv1.SubscriptionPolicy {
-	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "samples", "subscriptions_v1alpha1_subscriptionpolicy.yaml"))
+	p, err := scenario.SamplePolicy(testenv.RepoRoot())
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	p := &subv1.SubscriptionPolicy{}
-	ExpectWithOffset(1, yaml.UnmarshalStrict(data, p)).To(Succeed())
 	p.Namespace = ns
 	p.Spec.Gateway = nil
 	return p

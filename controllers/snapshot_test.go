@@ -126,14 +126,12 @@ var _ = Describe("Scheduled snapshots", func() {
 		t := ns + "-r"
 		insertRows("products", t, 7)
 		create(testPolicy(ns, "UTC"), tenant(ns, t, "starter"))
-		Eventually(func(g Gomega) { g.Expect(getPolicy(ns).Status.NextSnapshotTime).NotTo(BeNil()) }).Should(Succeed())
-		due := op.nextLocal(time.UTC, 2, 0)
+		due := op.firstRun(ns)
 
 		Expect(rsrv.Stop()).To(Succeed())
 		op.setTime(due)
 		Eventually(func(g Gomega) {
-			c := condition(getPolicy(ns).Status.Conditions, subv1.ConditionSnapshotSucceeded)
-			g.Expect(c).NotTo(BeNil())
+			c := snapshotCondition(g, ns)
 			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(c.Reason).To(Equal("SnapshotFailed"))
 		}).Should(Succeed())
@@ -155,14 +153,12 @@ var _ = Describe("Scheduled snapshots", func() {
 		t := ns + "-p"
 		insertRows("recipes", t, 9)
 		create(testPolicy(ns, "UTC"), tenant(ns, t, "starter"))
-		Eventually(func(g Gomega) { g.Expect(getPolicy(ns).Status.NextSnapshotTime).NotTo(BeNil()) }).Should(Succeed())
-		due := op.nextLocal(time.UTC, 2, 0)
+		due := op.firstRun(ns)
 
 		Expect(pgsrv.Stop()).To(Succeed())
 		op.setTime(due)
 		Eventually(func(g Gomega) {
-			c := condition(getPolicy(ns).Status.Conditions, subv1.ConditionSnapshotSucceeded)
-			g.Expect(c).NotTo(BeNil())
+			c := snapshotCondition(g, ns)
 			g.Expect(c.Reason).To(Equal("PartialSnapshot"))
 			g.Expect(c.Message).To(ContainSubstring("products"))
 			g.Expect(c.Message).To(ContainSubstring("recipes"))
@@ -183,12 +179,10 @@ var _ = Describe("Scheduled snapshots", func() {
 		p := testPolicy(ns, "UTC")
 		p.Spec.Metrics[0].Postgres.Query = "SELECT tenant_id FROM no_such_table"
 		create(p, tenant(ns, t, "starter"))
-		Eventually(func(g Gomega) { g.Expect(getPolicy(ns).Status.NextSnapshotTime).NotTo(BeNil()) }).Should(Succeed())
-		due := op.nextLocal(time.UTC, 2, 0)
+		due := op.firstRun(ns)
 		op.setTime(due)
 		Eventually(func(g Gomega) {
-			c := condition(getPolicy(ns).Status.Conditions, subv1.ConditionSnapshotSucceeded)
-			g.Expect(c).NotTo(BeNil())
+			c := snapshotCondition(g, ns)
 			g.Expect(c.Reason).To(Equal("PartialSnapshot"))
 			g.Expect(c.Message).To(ContainSubstring("products"))
 		}).Should(Succeed())
@@ -204,8 +198,7 @@ var _ = Describe("Scheduled snapshots", func() {
 		off := tenant(ns, b, "starter")
 		off.Spec.Suspend = true
 		create(testPolicy(ns, "UTC"), tenant(ns, a, "starter"), off)
-		Eventually(func(g Gomega) { g.Expect(getPolicy(ns).Status.NextSnapshotTime).NotTo(BeNil()) }).Should(Succeed())
-		due := op.nextLocal(time.UTC, 2, 0)
+		due := op.firstRun(ns)
 		op.setTime(due)
 		Eventually(lastDate).Should(Equal(due.Format(time.DateOnly)))
 		Expect(getPolicy(ns).Status.LastSnapshot.Tenants).To(Equal(int32(1)))
@@ -222,8 +215,7 @@ var _ = Describe("Scheduled snapshots", func() {
 		p.Spec.TenantDiscovery = &subv1.TenantDiscovery{Postgres: subv1.PostgresSource{
 			Query: "SELECT tenant_id, tier FROM tenants WHERE active AND tenant_id LIKE '" + ns + "-%'"}}
 		create(p)
-		Eventually(func(g Gomega) { g.Expect(getPolicy(ns).Status.NextSnapshotTime).NotTo(BeNil()) }).Should(Succeed())
-		due := op.nextLocal(time.UTC, 2, 0)
+		due := op.firstRun(ns)
 		op.setTime(due)
 		Eventually(lastDate).Should(Equal(due.Format(time.DateOnly)))
 		tu := getTenant(ns, a)
@@ -277,4 +269,18 @@ func (o *operator) stepThroughBackoff(ns string, due time.Time) {
 		Eventually(lastSucceeded).WithArguments(ns).WithTimeout(3 * time.Second).Should(Or(Equal(""), Equal(want)))
 	}
 	Eventually(lastSucceeded).WithArguments(ns).Should(Equal(want))
+}
+
+// firstRun waits for the policy's first reconcile and returns the next 02:00 UTC.
+func (o *operator) firstRun(ns string) time.Time {
+	GinkgoHelper()
+	Eventually(func(g Gomega) { g.Expect(getPolicy(ns).Status.NextSnapshotTime).NotTo(BeNil()) }).Should(Succeed())
+	return o.nextLocal(time.UTC, 2, 0)
+}
+
+// snapshotCondition is the policy's SnapshotSucceeded condition (failing g when absent).
+func snapshotCondition(g Gomega, ns string) *metav1.Condition {
+	c := condition(getPolicy(ns).Status.Conditions, subv1.ConditionSnapshotSucceeded)
+	g.Expect(c).NotTo(BeNil())
+	return c
 }

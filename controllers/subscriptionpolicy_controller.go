@@ -87,7 +87,8 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		}
 	}()
 
-	sched, err := r.validate(policy)
+	// What CEL cannot check: the time zone exists and the cron parses.
+	sched, err := PolicySchedule(policy)
 	if err != nil {
 		// A spec the controller cannot use is stalled until the user edits it:
 		// requeueing would not help.
@@ -112,11 +113,6 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}
 	r.Wakeups.At(policy, next)
 	return ctrl.Result{RequeueAfter: max(next.Sub(r.Clock.Now()), time.Second)}, nil
-}
-
-// validate checks what CEL cannot: the time zone exists and the cron parses.
-func (r *PolicyReconciler) validate(policy *subv1.SubscriptionPolicy) (*schedule.Schedule, error) {
-	return PolicySchedule(policy)
 }
 
 // PolicySchedule parses the policy's snapshot schedule in its time zone, with
