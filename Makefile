@@ -112,6 +112,11 @@ tools: $(CONTROLLER_GEN) $(GOLANGCI_LINT) $(KUSTOMIZE) ## Install the pinned Go 
 bench-snapshot: services ## Snapshot run for 1,000 and 10,000 tenants x 9 metrics: time, round trips, CPU, history key size.
 	go test ./bench -run '^$$' -bench 'Snapshot|QueryAll|ReadAll|HistoryWrite' -benchtime 3x -benchmem | tee /dev/stderr | awk '/^Benchmark/ {print}' | column -t
 
+.PHONY: bench-gateway
+bench-gateway: ## Gateway vs nginx proxy_pass on loopback: throughput, CPU per request, the Go HTTP ceiling, fixed-rate p99, the 402 path.
+	@hack/install-services.sh nginx wrk
+	DURATION=$${DURATION:-8s} ROUNDS=$${ROUNDS:-2} bench/gateway.sh
+
 .PHONY: bench-forecast
 bench-forecast: ## Forecast maths for one tenant (9 metrics x 60 points).
 	go test ./internal/forecast -run '^$$' -bench . -benchmem

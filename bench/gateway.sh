@@ -2,18 +2,27 @@
 # Gateway benchmarks on loopback, side by side with nginx:
 #   1. proxied throughput and latency: gateway vs nginx proxy_pass (one worker,
 #      keepalive upstream) in front of the same upstream (a second nginx, one
-#      worker, answering a fixed 200), same wrk load, alternating rounds;
-#   2. the 402 path (a starter tenant calling the analytics feature).
+#      worker, answering a fixed 200), same wrk load, alternating rounds; with
+#      each proxy's CPU time per request, read from /proc;
+#   2. the 402 path (a starter tenant calling the analytics feature);
+#   3. the ceiling: what a Go HTTP server can do at all on this machine
+#      (bench/gateway/ceiling: net/http answering a fixed 200, the leanest
+#      net/http proxy handler, a fasthttp proxy), same upstream, same load;
+#   4. latency at a fixed rate (RATE, default 5000/s; vegeta, open loop), where
+#      no proxy is saturated: p99 of direct, nginx and the gateway.
 # The gateway runs with --policy-file (no cluster), real HS256 tokens and a real
 # Redis counting every proxied call. Every load run is bounded by DURATION.
 #
 # Needs nginx, wrk, redis-server, openssl, go:  apt-get install -y nginx wrk redis-server
-# Usage: bench/gateway.sh            (env: DURATION=10s CONNS=64 ROUNDS=3 GOMAXPROCS=)
+# (make bench-gateway installs them when root; vegeta comes from the Go module proxy).
+# Usage: bench/gateway.sh   (env: DURATION=10s CONNS=64 ROUNDS=3 RATE=5000 GOMAXPROCS=)
 set -euo pipefail
 
 DURATION="${DURATION:-10s}"
 CONNS="${CONNS:-64}"
 ROUNDS="${ROUNDS:-3}"
+RATE="${RATE:-5000}"
+VEGETA_VERSION=v12.13.0
 root="$(cd "$(dirname "$0")/.." && pwd)"
 for bin in nginx wrk redis-server openssl go python3; do
   command -v "$bin" >/dev/null || { echo "gateway.sh: $bin not found (apt-get install -y nginx wrk redis-server openssl)" >&2; exit 1; }
@@ -32,8 +41,15 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 UP=$(free_port); NG=$(free_port); GW=$(free_port); GM=$(free_port); RP=$(free_port)
 
-echo "building the gateway..." >&2
+echo "building the gateway, the ceiling servers and vegeta..." >&2
 (cd "$root" && CGO_ENABLED=0 go build -trimpath -o "$work/gateway" ./cmd/gateway)
+(cd "$root/bench/gateway/ceiling" && CGO_ENABLED=0 go build -trimpath -o "$work/ceiling" .)
+vegeta="$root/bin/vegeta-$VEGETA_VERSION"
+if [ ! -x "$vegeta" ]; then
+  mkdir -p "$root/bin"
+  GOBIN="$work" go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
+  mv "$work/vegeta" "$vegeta"
+fi
 
 # The upstream: one nginx worker answering 200 with a small body.
 cat > "$work/upstream.conf" <<CONF
@@ -110,15 +126,27 @@ check "http://127.0.0.1:$NG$proxied" 200 "$ENT"
 check "http://127.0.0.1:$GW$proxied" 200 "$ENT"
 check "http://127.0.0.1:$GW$gated" 402 "$STARTER"
 
-# run NAME URL TOKEN -> "rps p50 p99" (ms)
+# cpu_ticks PID: user+system CPU ticks the process has used so far.
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+
+# run NAME URL TOKEN [PID] -> "rps p50 p99 cpu-us-per-request" (ms; the CPU
+# column is the proxy process PID's user+system time divided by requests, "-"
+# without PID)
 run() {
-  local out rps p50 p99
+  local out rps p50 p99 t0 t1 reqs cpu=-
+  [ -n "${4:-}" ] && t0=$(cpu_ticks "$4")
   out=$(wrk -t1 -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $3" "$2")
   echo "$out" > "$work/wrk-$1.txt"
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+  if [ -n "${4:-}" ]; then
+    t1=$(cpu_ticks "$4")
+    reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+    cpu=$(python3 -c "print('%.1f' % (($t1-$t0)/$TICK*1e6/$reqs))")
+  fi
+  echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu"
 }
 to_ms() { # wrk prints 1.23ms, 456.00us or 1.20s
   python3 -c 'import sys,re; v=sys.argv[1]; m=re.match(r"([0-9.]+)(us|ms|s)",v); f={"us":0.001,"ms":1,"s":1000}[m.group(2)]; print("%.3f"%(float(m.group(1))*f))' "$1"
@@ -128,19 +156,56 @@ echo "warming up..." >&2
 wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $ENT" "http://127.0.0.1:$NG$proxied" >/dev/null
 wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $ENT" "http://127.0.0.1:$GW$proxied" >/dev/null
 
-read -r d_rps d_p50 d_p99 < <(run direct "http://127.0.0.1:$UP$proxied" "$ENT")
-printf '| run | proxy | req/s | p50 ms | p99 ms | p99 added vs direct ms |\n|---|---|---:|---:|---:|---:|\n'
-printf '| - | direct (no proxy) | %s | %s | %s | - |\n' "$d_rps" "$d_p50" "$d_p99"
+NGW=$(pgrep -P "$(cat "$work/proxy.pid")" | head -1) # the proxy's worker process
+GWP=${pids[-1]}
+read -r d_rps d_p50 d_p99 _ < <(run direct "http://127.0.0.1:$UP$proxied" "$ENT")
+printf '| run | proxy | req/s | p50 ms | p99 ms | p99 added vs direct ms | proxy CPU µs/request |\n|---|---|---:|---:|---:|---:|---:|\n'
+printf '| - | direct (no proxy) | %s | %s | %s | - | - |\n' "$d_rps" "$d_p50" "$d_p99"
 ng_all=(); gw_all=(); ngp99=(); gwp99=()
 for r in $(seq "$ROUNDS"); do
-  read -r n_rps n_p50 n_p99 < <(run "nginx-$r" "http://127.0.0.1:$NG$proxied" "$ENT")
-  printf '| %d | nginx proxy_pass | %s | %s | %s | %.3f |\n' "$r" "$n_rps" "$n_p50" "$n_p99" "$(python3 -c "print($n_p99-$d_p99)")"
-  read -r g_rps g_p50 g_p99 < <(run "gateway-$r" "http://127.0.0.1:$GW$proxied" "$ENT")
-  printf '| %d | gateway | %s | %s | %s | %.3f |\n' "$r" "$g_rps" "$g_p50" "$g_p99" "$(python3 -c "print($g_p99-$d_p99)")"
+  read -r n_rps n_p50 n_p99 n_cpu < <(run "nginx-$r" "http://127.0.0.1:$NG$proxied" "$ENT" "$NGW")
+  printf '| %d | nginx proxy_pass | %s | %s | %s | %.3f | %s |\n' "$r" "$n_rps" "$n_p50" "$n_p99" "$(python3 -c "print($n_p99-$d_p99)")" "$n_cpu"
+  read -r g_rps g_p50 g_p99 g_cpu < <(run "gateway-$r" "http://127.0.0.1:$GW$proxied" "$ENT" "$GWP")
+  printf '| %d | gateway | %s | %s | %s | %.3f | %s |\n' "$r" "$g_rps" "$g_p50" "$g_p99" "$(python3 -c "print($g_p99-$d_p99)")" "$g_cpu"
   ng_all+=("$n_rps"); gw_all+=("$g_rps"); ngp99+=("$n_p99"); gwp99+=("$g_p99")
 done
-read -r u_rps u_p50 u_p99 < <(run "402" "http://127.0.0.1:$GW$gated" "$STARTER")
-printf '| - | gateway 402 path | %s | %s | %s | - |\n' "$u_rps" "$u_p50" "$u_p99"
+read -r u_rps u_p50 u_p99 u_cpu < <(run "402" "http://127.0.0.1:$GW$gated" "$STARTER" "$GWP")
+printf '| - | gateway 402 path | %s | %s | %s | - | %s |\n' "$u_rps" "$u_p50" "$u_p99" "$u_cpu"
+
+# 3. The ceiling of a Go HTTP stack on this machine, same upstream and load.
+printf '\n| ceiling (bench/gateway/ceiling) | req/s | p50 ms | p99 ms | CPU µs/request | vs nginx proxy_pass |\n|---|---:|---:|---:|---:|---:|\n'
+ng_med=$(python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "${ng_all[@]}")
+for mode in fixed nethttp fasthttp; do
+  CP=$(free_port)
+  "$work/ceiling" -mode "$mode" -listen "127.0.0.1:$CP" -upstream "127.0.0.1:$UP" 2>"$work/ceiling-$mode.log" &
+  cpid=$!
+  for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$CP$proxied" && break; sleep 0.1; done
+  read -r c_rps c_p50 c_p99 c_cpu < <(run "ceiling-$mode" "http://127.0.0.1:$CP$proxied" "$ENT" "$cpid")
+  kill "$cpid"; wait "$cpid" 2>/dev/null || true
+  case $mode in
+    fixed) what="net/http, fixed 200, no upstream" ;;
+    nethttp) what="net/http, leanest proxy handler" ;;
+    fasthttp) what="fasthttp server + HostClient proxy" ;;
+  esac
+  printf '| %s | %s | %s | %s | %s | %.2fx |\n' "$what" "$c_rps" "$c_p50" "$c_p99" "$c_cpu" "$(python3 -c "print($c_rps/$ng_med)")"
+done
+
+# 4. Latency at a fixed rate, open loop: no proxy is saturated, so the p99 is
+# the proxy's own added latency rather than queueing behind a full CPU.
+vp99() { # URL TOKEN -> p99 ms, and a failure when any request failed
+  local rep
+  rep=$(printf 'GET %s\nAuthorization: Bearer %s\n' "$1" "$2" |
+    "$vegeta" attack -rate="$RATE" -duration="$DURATION" -max-connections="$CONNS" -timeout=5s |
+    "$vegeta" report -type=json)
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); ok=r["success"]==1; print("%.3f %.3f %s" % (r["latencies"]["50th"]/1e6, r["latencies"]["99th"]/1e6, "ok" if ok else "FAILED(%s)" % r["status_codes"]))' "$rep"
+}
+printf '\n| at %s req/s (vegeta, open loop) | p50 ms | p99 ms | p99 added vs direct ms | all 200 |\n|---|---:|---:|---:|---|\n' "$RATE"
+read -r fd50 fd99 fdok < <(vp99 "http://127.0.0.1:$UP$proxied" "$ENT")
+printf '| direct | %s | %s | - | %s |\n' "$fd50" "$fd99" "$fdok"
+read -r fn50 fn99 fnok < <(vp99 "http://127.0.0.1:$NG$proxied" "$ENT")
+printf '| nginx proxy_pass | %s | %s | %.3f | %s |\n' "$fn50" "$fn99" "$(python3 -c "print($fn99-$fd99)")" "$fnok"
+read -r fg50 fg99 fgok < <(vp99 "http://127.0.0.1:$GW$proxied" "$ENT")
+printf '| gateway | %s | %s | %.3f | %s |\n' "$fg50" "$fg99" "$(python3 -c "print($fg99-$fd99)")" "$fgok"
 python3 - "${ng_all[*]}" "${gw_all[*]}" "${ngp99[*]}" "${gwp99[*]}" <<'PY'
 import statistics, sys
 ng, gw, np, gp = ([float(x) for x in a.split()] for a in sys.argv[1:5])

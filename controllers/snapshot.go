@@ -52,6 +52,12 @@ type SnapshotScheduler struct {
 	Runner   *snapshot.Runner
 	// Forecasts is told about tenants whose history changed.
 	Forecasts *Wakeups
+	// HistoryWritten, when set, is called with the tenant IDs of every run
+	// that wrote history (complete or partial), scheduled, retried or run
+	// now. The manager points it at the forecast API's response cache so a
+	// snapshot is served at once rather than when the cache TTL ends. Set it
+	// before the manager starts.
+	HistoryWritten func(tenantIDs []string)
 
 	mu      sync.Mutex
 	running map[types.UID]*sync.Mutex // one run per policy, also across the forecast API's "run now"
@@ -161,6 +167,9 @@ func (s *SnapshotScheduler) runFor(ctx context.Context, policy *subv1.Subscripti
 	s.record(ctx, policy, res, err)
 	if err == nil {
 		s.nudgeForecasts(policy, tenants, ids)
+		if s.HistoryWritten != nil {
+			s.HistoryWritten(ids)
+		}
 	}
 	return res, err
 }

@@ -66,6 +66,7 @@ var _ = Describe("Scheduled snapshots", func() {
 		op.setTime(first)
 		Eventually(lastDate).Should(Equal(first.Format(time.DateOnly)))
 		Expect(runs(ns, "default", "success")).To(Equal(1.0))
+		Expect(op.historyWritten()).To(Equal([]string{a, b}), "the run reports the tenants whose history it wrote")
 		pts, err := store.Read(ctx, a, []string{"products", "users", "locations", "api_calls", "forecasts"}, first.Format(time.DateOnly), 60)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(pts["products"]).To(HaveLen(1))

@@ -19,6 +19,8 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,6 +116,16 @@ type operator struct {
 	components *controllers.Components
 	cancel     context.CancelFunc
 	done       chan struct{}
+
+	mu      sync.Mutex
+	written []string // tenant IDs passed to SnapshotScheduler.HistoryWritten, in order
+}
+
+// historyWritten returns the tenant IDs the snapshot runs reported so far.
+func (o *operator) historyWritten() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.written)
 }
 
 // startOperator runs the real controllers against the suite's services. The
@@ -136,6 +148,11 @@ func startOperator() *operator {
 	comps, err := controllers.Setup(mgr, controllers.Config{Clock: clk, Redis: rdb, Postgres: pool})
 	Expect(err).NotTo(HaveOccurred())
 	op := &operator{clock: clk, components: comps, cancel: cancel, done: make(chan struct{})}
+	comps.Snapshots.HistoryWritten = func(ids []string) {
+		op.mu.Lock()
+		defer op.mu.Unlock()
+		op.written = append(op.written, ids...)
+	}
 	go func() {
 		defer GinkgoRecover()
 		defer close(op.done)

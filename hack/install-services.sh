@@ -8,6 +8,9 @@
 # When something is missing: as root it runs
 #   apt-get update && apt-get install -y redis-server postgresql
 # otherwise it prints that command and exits 1.
+#
+# Extra arguments name more Debian packages whose command has the package's
+# name, checked the same way (make bench-gateway: hack/install-services.sh nginx wrk).
 set -euo pipefail
 
 log() { echo "install-services: $*" >&2; }
@@ -26,9 +29,12 @@ have_postgres() {
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 have_postgres || missing+=(postgresql)
+for extra in "$@"; do
+  command -v "$extra" >/dev/null 2>&1 || missing+=("$extra")
+done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  log "redis-server and PostgreSQL are installed"
+  log "redis-server and PostgreSQL${*:+ and $*} are installed"
   exit 0
 fi
 

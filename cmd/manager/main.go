@@ -143,6 +143,14 @@ func run(ctx context.Context, o options) error {
 		if err := mgr.Add(api); err != nil {
 			return fmt.Errorf("adding forecast API: %w", err)
 		}
+		// Scheduled and retried snapshots drop the tenants' cached bodies on
+		// this replica (the leader); other replicas see the status change
+		// that follows, or the cache TTL.
+		comps.Snapshots.HistoryWritten = func(ids []string) {
+			for _, id := range ids {
+				api.Invalidate(id)
+			}
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)
