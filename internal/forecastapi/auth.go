@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -94,6 +95,12 @@ type decision struct {
 // authorizer asks the API server who a token belongs to (TokenReview) and
 // whether RBAC lets them do something (SubjectAccessReview), and remembers
 // both answers for ttl, keyed by the token's SHA-256.
+//
+// An answer in the last quarter of its ttl is still served, and the request
+// that finds it starts one review in the background: a caller that keeps
+// calling never waits for the API server (it did, once per ttl, which was the
+// tail of the latency for many callers), while no answer is ever used longer
+// than ttl after the API server gave it.
 type authorizer struct {
 	tokens    authnclient.TokenReviewInterface
 	access    authzclient.SubjectAccessReviewInterface
@@ -104,6 +111,24 @@ type authorizer struct {
 	identities *ttlCache[tokenKey, identity]
 	decisions  *ttlCache[decisionKey, decision]
 	flight     singleflight.Group // one review per token (or decision) at a time
+	refreshing sync.Map           // flight keys with a background review under way
+}
+
+// refreshDue reports whether an answer expiring at expires should be renewed.
+func (a *authorizer) refreshDue(expires, now time.Time) bool { return expires.Sub(now) < a.ttl/4 }
+
+// refreshInBackground runs the flight fn of key on its own goroutine unless
+// one is already running; errors are dropped: the answer in the cache stands
+// until it expires, and the request after that reviews in the foreground and
+// reports the error.
+func (a *authorizer) refreshInBackground(key string, fn func() (any, error)) {
+	if _, running := a.refreshing.LoadOrStore(key, struct{}{}); running {
+		return
+	}
+	go func() {
+		defer a.refreshing.Delete(key)
+		_, _, _ = a.flight.Do(key, fn)
+	}()
 }
 
 func newAuthorizer(cfg *rest.Config, audiences []string, ttl time.Duration, maxEntries int, clk clock.PassiveClock) (*authorizer, error) {
@@ -164,20 +189,27 @@ func (s *Server) authorize(ctx context.Context, c *caller, a access) error {
 
 func (a *authorizer) authenticate(ctx context.Context, token string) (*caller, error) {
 	key := tokenKey(sha256.Sum256([]byte(token)))
-	id, ok := a.identities.get(key, a.clock.Now())
-	if !ok {
-		v, err, _ := a.flight.Do("t"+string(key[:]), func() (any, error) {
+	now := a.clock.Now()
+	id, expires, ok := a.identities.getExpiry(key, now)
+	if !ok || a.refreshDue(expires, now) {
+		reviewAndStore := func() (any, error) {
 			id, err := a.review(ctx, token)
 			if err != nil {
 				return identity{}, err
 			}
 			a.identities.put(key, id, a.clock.Now(), a.ttl)
 			return id, nil
-		})
-		if err != nil {
-			return nil, internalError(CodeAuthUnavailable, "authenticating the token (TokenReview)", err)
 		}
-		id = v.(identity)
+		flightKey := "t" + string(key[:])
+		if ok {
+			a.refreshInBackground(flightKey, reviewAndStore)
+		} else {
+			v, err, _ := a.flight.Do(flightKey, reviewAndStore)
+			if err != nil {
+				return nil, internalError(CodeAuthUnavailable, "authenticating the token (TokenReview)", err)
+			}
+			id = v.(identity)
+		}
 	}
 	if id.user == nil {
 		return nil, newError(http.StatusUnauthorized, CodeUnauthenticated, "invalid bearer token: %s", id.reason)
@@ -250,23 +282,29 @@ func (a *authorizer) authorize(ctx context.Context, c *caller, acc access) error
 // decide returns the (cached) SubjectAccessReview answer for acc.
 func (a *authorizer) decide(ctx context.Context, c *caller, acc access) (decision, error) {
 	key := decisionKey{token: c.key, access: acc}
-	d, ok := a.decisions.get(key, a.clock.Now())
-	if !ok {
-		flightKey := "a" + string(c.key[:]) + "\x00" + acc.verb + "\x00" + acc.resource + "\x00" + acc.subresource + "\x00" + acc.namespace + "\x00" + acc.name
-		v, err, _ := a.flight.Do(flightKey, func() (any, error) {
-			d, err := a.check(ctx, c, acc)
-			if err != nil {
-				return decision{}, err
-			}
-			a.decisions.put(key, d, a.clock.Now(), a.ttl)
-			return d, nil
-		})
-		if err != nil {
-			return decision{}, internalError(CodeAuthUnavailable, "authorising the request (SubjectAccessReview)", err)
-		}
-		d = v.(decision)
+	now := a.clock.Now()
+	d, expires, ok := a.decisions.getExpiry(key, now)
+	if ok && !a.refreshDue(expires, now) {
+		return d, nil
 	}
-	return d, nil
+	checkAndStore := func() (any, error) {
+		d, err := a.check(ctx, c, acc)
+		if err != nil {
+			return decision{}, err
+		}
+		a.decisions.put(key, d, a.clock.Now(), a.ttl)
+		return d, nil
+	}
+	flightKey := "a" + string(c.key[:]) + "\x00" + acc.verb + "\x00" + acc.resource + "\x00" + acc.subresource + "\x00" + acc.namespace + "\x00" + acc.name
+	if ok {
+		a.refreshInBackground(flightKey, checkAndStore)
+		return d, nil
+	}
+	v, err, _ := a.flight.Do(flightKey, checkAndStore)
+	if err != nil {
+		return decision{}, internalError(CodeAuthUnavailable, "authorising the request (SubjectAccessReview)", err)
+	}
+	return v.(decision), nil
 }
 
 func (a *authorizer) check(ctx context.Context, c *caller, acc access) (decision, error) {

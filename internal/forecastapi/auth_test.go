@@ -162,6 +162,27 @@ var _ = Describe("authentication and authorisation", Ordered, func() {
 		Expect(apiCalls.Load() - before).To(BeZero())
 	})
 
+	It("renews answers in the background before they expire, so a steady caller never waits", func() {
+		securedClock.Step(forecastapi.DefaultAuthCacheTTL + 1)
+		Expect(get(forecastURL(securedURL, "tenant_id=tenant-a"), operator).status).To(Equal(http.StatusOK))
+		calls := apiCalls.Load()
+
+		By("in the last quarter of the TTL: served from the cache, one renewal in the background")
+		securedClock.Step(forecastapi.DefaultAuthCacheTTL * 8 / 10)
+		Expect(get(forecastURL(securedURL, "tenant_id=tenant-a"), operator).status).To(Equal(http.StatusOK))
+		// One TokenReview and one SubjectAccessReview; requests meanwhile start no more.
+		Eventually(func() int64 { return apiCalls.Load() - calls }).Should(Equal(int64(2)))
+		for range 20 {
+			Expect(get(forecastURL(securedURL, "tenant_id=tenant-a"), operator).status).To(Equal(http.StatusOK))
+		}
+		Consistently(func() int64 { return apiCalls.Load() - calls }, "300ms").Should(Equal(int64(2)))
+
+		By("past the first answers' expiry: the renewed ones are used, no API call")
+		securedClock.Step(forecastapi.DefaultAuthCacheTTL * 3 / 10)
+		Expect(get(forecastURL(securedURL, "tenant_id=tenant-a"), operator).status).To(Equal(http.StatusOK))
+		Expect(apiCalls.Load() - calls).To(Equal(int64(2)))
+	})
+
 	It("keeps a decision for the cache TTL, then asks again", func() {
 		securedClock.Step(forecastapi.DefaultAuthCacheTTL + 1)
 		Expect(get(forecastURL(securedURL, "tenant_id=tenant-a"), reader).status).To(Equal(http.StatusOK))

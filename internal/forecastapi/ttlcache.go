@@ -42,14 +42,20 @@ func newTTLCache[K comparable, V any](maxEntries int) *ttlCache[K, V] {
 
 // get returns the value of k if it has not expired at now.
 func (c *ttlCache[K, V]) get(k K, now time.Time) (V, bool) {
+	v, _, ok := c.getExpiry(k, now)
+	return v, ok
+}
+
+// getExpiry is get that also returns when the value expires.
+func (c *ttlCache[K, V]) getExpiry(k K, now time.Time) (V, time.Time, bool) {
 	c.mu.RLock()
 	e, ok := c.m[k]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.expires) {
 		var zero V
-		return zero, false
+		return zero, time.Time{}, false
 	}
-	return e.v, true
+	return e.v, e.expires, true
 }
 
 // put stores v under k until now+ttl.
