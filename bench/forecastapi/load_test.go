@@ -20,7 +20,9 @@ limitations under the License.
 package forecastapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -29,6 +31,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -75,7 +78,9 @@ var benchMetrics = []string{"products", "users", "locations", "recipes", "suppli
 // manager (envtest kube-apiserver, informer cache with the tenant index) and
 // a real Redis holding the history, with TokenReview/SubjectAccessReview auth
 // on, and drives it over loopback with an open-loop load generator at a fixed
-// rate for a fixed time. Latency is measured from each request's scheduled
+// rate for a fixed time. The generator is this test binary run again as a
+// separate process (see TestMain), so that its goroutines and garbage share
+// neither the Go scheduler nor the GC with the server it measures. Latency is measured from each request's scheduled
 // send time to the end of its body, so a stalled server cannot hide behind a
 // stalled generator (no coordinated omission). Every non-200 is an error.
 //
@@ -233,13 +238,15 @@ func BenchmarkForecastAPILoad(b *testing.B) {
 			for range b.N {
 				srv.InvalidateAll() // every scenario starts with a cold response cache
 				n := int(float64(*loadRate) * loadDuration.Seconds())
-				urls := make([]string, n)
-				toks := make([]string, n)
+				job := loadJob{Rate: *loadRate, URLs: make([]string, n), Tokens: sc.tokens, TokenOf: make([]int, n)}
 				for i := range n {
-					urls[i] = base + tenantID(sc.tenant())
-					toks[i] = sc.tokens[i%len(sc.tokens)]
+					job.URLs[i] = base + tenantID(sc.tenant())
+					job.TokenOf[i] = i % len(sc.tokens)
 				}
-				r := runLoad(httpc, urls, toks, *loadRate)
+				r, err := runLoadProcess(job)
+				if err != nil {
+					b.Fatal(err)
+				}
 				b.ReportMetric(ms(r.pct(50)), "p50-ms")
 				b.ReportMetric(ms(r.pct(99)), "p99-ms")
 				b.ReportMetric(ms(r.pct(99.9)), "p99.9-ms")
@@ -447,16 +454,85 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[int(p/100*float64(len(sorted)-1))]
 }
 
-// runLoad sends urls[i] at start + i/rate, each in its own goroutine (open
-// loop: a slow answer does not delay the next send), and waits for all.
-func runLoad(c *http.Client, urls, tokens []string, rate int) loadResult {
-	n := len(urls)
-	lat := make([]time.Duration, n)
-	svc := make([]time.Duration, n)
+// loadgenEnv makes the test binary a load generator (see TestMain).
+const loadgenEnv = "FORECASTAPI_LOADGEN"
+
+// TestMain runs the benchmarks, or, with FORECASTAPI_LOADGEN=1, is the load
+// generator process: a loadJob as JSON on stdin, a loadReport on stdout.
+func TestMain(m *testing.M) {
+	if os.Getenv(loadgenEnv) == "1" {
+		if err := generateLoad(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "load generator:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// loadJob is what the generator process sends: URLs[i] with the bearer token
+// Tokens[TokenOf[i]], at Rate requests per second.
+type loadJob struct {
+	Rate    int      `json:"rate"`
+	URLs    []string `json:"urls"`
+	Tokens  []string `json:"tokens"`
+	TokenOf []int    `json:"tokenOf"`
+}
+
+// loadReport is what it measured, in nanoseconds, in request order.
+type loadReport struct {
+	Latencies  []int64 `json:"latencies"` // from the scheduled send time to the end of the body
+	Service    []int64 `json:"service"`   // from the actual send time
+	Errors     int     `json:"errors"`
+	FirstError string  `json:"firstError"`
+}
+
+// runLoadProcess runs job in a new process of this test binary.
+func runLoadProcess(job loadJob) (loadResult, error) {
+	in, err := json.Marshal(job)
+	if err != nil {
+		return loadResult{}, err
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
+	cmd.Env = append(os.Environ(), loadgenEnv+"=1")
+	cmd.Stdin = bytes.NewReader(in)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return loadResult{}, fmt.Errorf("load generator process: %w", err)
+	}
+	var rep loadReport
+	if err := json.Unmarshal(out, &rep); err != nil {
+		return loadResult{}, fmt.Errorf("load generator report: %w", err)
+	}
+	r := loadResult{errors: rep.Errors, firstError: rep.FirstError}
+	for i := range rep.Latencies {
+		r.latencies = append(r.latencies, time.Duration(rep.Latencies[i]))
+		r.service = append(r.service, time.Duration(rep.Service[i]))
+	}
+	slices.Sort(r.latencies)
+	slices.Sort(r.service)
+	return r, nil
+}
+
+// generateLoad is the generator process: it sends URLs[i] at start + i/rate,
+// each in its own goroutine (open loop: a slow answer does not delay the next
+// send), waits for all and reports.
+func generateLoad(stdin io.Reader, stdout io.Writer) error {
+	var job loadJob
+	if err := json.NewDecoder(stdin).Decode(&job); err != nil {
+		return fmt.Errorf("reading the job: %w", err)
+	}
+	if job.Rate <= 0 || len(job.URLs) != len(job.TokenOf) {
+		return fmt.Errorf("bad job: rate %d, %d URLs, %d token indexes", job.Rate, len(job.URLs), len(job.TokenOf))
+	}
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, DisableCompression: true}, Timeout: 10 * time.Second}
+	n := len(job.URLs)
+	rep := loadReport{Latencies: make([]int64, n), Service: make([]int64, n)}
 	var errCount atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
-	interval := time.Second / time.Duration(rate)
+	interval := time.Second / time.Duration(job.Rate)
 	start := time.Now()
 	for i := range n {
 		due := start.Add(time.Duration(i) * interval)
@@ -465,8 +541,8 @@ func runLoad(c *http.Client, urls, tokens []string, rate int) loadResult {
 		}
 		wg.Go(func() {
 			sent := time.Now()
-			code, err := fetch(c, urls[i], tokens[i])
-			lat[i], svc[i] = time.Since(due), time.Since(sent)
+			code, err := fetch(c, job.URLs[i], job.Tokens[job.TokenOf[i]])
+			rep.Latencies[i], rep.Service[i] = int64(time.Since(due)), int64(time.Since(sent))
 			if err != nil || code != http.StatusOK {
 				errCount.Add(1)
 				firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d, %v", code, err))
@@ -474,11 +550,9 @@ func runLoad(c *http.Client, urls, tokens []string, rate int) loadResult {
 		})
 	}
 	wg.Wait()
-	slices.Sort(lat)
-	slices.Sort(svc)
-	r := loadResult{latencies: lat, service: svc, errors: int(errCount.Load())}
+	rep.Errors = int(errCount.Load())
 	if e, ok := firstErr.Load().(string); ok {
-		r.firstError = e
+		rep.FirstError = e
 	}
-	return r
+	return json.NewEncoder(stdout).Encode(rep)
 }
