@@ -66,7 +66,7 @@ var (
 	loadTenants  = flag.Int("forecastapi.tenants", 10000, "TenantUsage objects to create")
 	loadDays     = flag.Int("forecastapi.days", 60, "days of history per tenant and metric")
 	loadRate     = flag.Int("forecastapi.rate", 1000, "requests per second")
-	loadDuration = flag.Duration("forecastapi.duration", 10*time.Second, "length of each load run")
+	loadDuration = flag.Duration("forecastapi.duration", 30*time.Second, "length of each load run")
 	settle       = flag.Duration("forecastapi.settle", 30*time.Second, "pause between creating the fixtures and measuring")
 )
 
