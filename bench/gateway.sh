@@ -7,7 +7,8 @@
 #   2. the 402 path (a starter tenant calling the analytics feature);
 #   3. the ceiling: what a Go HTTP server can do at all on this machine
 #      (bench/gateway/ceiling: net/http answering a fixed 200, the leanest
-#      net/http proxy handler, a fasthttp proxy), same upstream, same load;
+#      net/http proxy handler, a plain httputil.ReverseProxy, a fasthttp proxy),
+#      same upstream, same load;
 #   4. latency at a fixed rate (RATE, default 5000/s; vegeta, open loop), where
 #      no proxy is saturated: p99 of direct, nginx and the gateway.
 # The gateway runs with --policy-file (no cluster), real HS256 tokens and a real
@@ -175,7 +176,7 @@ printf '| - | gateway 402 path | %s | %s | %s | - | %s |\n' "$u_rps" "$u_p50" "$
 # 3. The ceiling of a Go HTTP stack on this machine, same upstream and load.
 printf '\n| ceiling (bench/gateway/ceiling) | req/s | p50 ms | p99 ms | CPU µs/request | vs nginx proxy_pass |\n|---|---:|---:|---:|---:|---:|\n'
 ng_med=$(python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "${ng_all[@]}")
-for mode in fixed nethttp fasthttp; do
+for mode in fixed nethttp httputil fasthttp; do
   CP=$(free_port)
   "$work/ceiling" -mode "$mode" -listen "127.0.0.1:$CP" -upstream "127.0.0.1:$UP" 2>"$work/ceiling-$mode.log" &
   cpid=$!
@@ -185,6 +186,7 @@ for mode in fixed nethttp fasthttp; do
   case $mode in
     fixed) what="net/http, fixed 200, no upstream" ;;
     nethttp) what="net/http, leanest proxy handler" ;;
+    httputil) what="plain httputil.ReverseProxy, default transport" ;;
     fasthttp) what="fasthttp server + HostClient proxy" ;;
   esac
   printf '| %s | %s | %s | %s | %s | %.2fx |\n' "$what" "$c_rps" "$c_p50" "$c_p99" "$c_cpu" "$(python3 -c "print($c_rps/$ng_med)")"

@@ -26,6 +26,8 @@ limitations under the License.
 //	                httputil, no decision, no JWT, no counter; request and
 //	                response headers copied straight between two keep-alive
 //	                connections (the ceiling of any net/http-based proxy)
+//	-mode httputil  a plain httputil.NewSingleHostReverseProxy with Go's default
+//	                transport (what the gateway started from, untuned)
 //	-mode fasthttp  github.com/valyala/fasthttp server and HostClient, the
 //	                fastest well-kept Go HTTP/1.1 stack (the ceiling of a Go
 //	                proxy that gives up net/http)
@@ -40,6 +42,8 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"sync"
 
@@ -47,7 +51,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "fixed", "fixed, nethttp or fasthttp")
+	mode := flag.String("mode", "fixed", "fixed, nethttp, httputil or fasthttp")
 	listen := flag.String("listen", "127.0.0.1:0", "address to serve on")
 	upstream := flag.String("upstream", "", "upstream host:port (nethttp, fasthttp)")
 	flag.Parse()
@@ -62,6 +66,8 @@ func main() {
 	case "nethttp":
 		p := &leanProxy{upstream: *upstream}
 		log.Fatal(http.ListenAndServe(*listen, p))
+	case "httputil":
+		log.Fatal(http.ListenAndServe(*listen, httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: *upstream})))
 	case "fasthttp":
 		hc := &fasthttp.HostClient{Addr: *upstream, MaxConns: 1024}
 		log.Fatal(fasthttp.ListenAndServe(*listen, func(ctx *fasthttp.RequestCtx) {
