@@ -81,14 +81,10 @@ wait_http() { # url, what, pid: wait up to 60 s for a 2xx
 }
 
 # --- 1. build what is missing -------------------------------------------------
-step "Checking redis-server and PostgreSQL"
-if [ -x hack/install-services.sh ]; then
-  hack/install-services.sh
-elif ! command -v redis-server >/dev/null || ! { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }; then
-  die "redis-server and postgresql are needed: apt-get install -y redis-server postgresql"
-fi
+step "Checking redis-server, PostgreSQL, curl and jq"
+hack/install-services.sh curl jq
 
-step "Envtest control plane binaries (built from source once, ~10 min; cached in ~/.cache)"
+step "Envtest control plane binaries (built from source once, about 5 min on 2 idle cores; cached in ~/.cache)"
 hack/setup-envtest.sh
 
 step "Building bin/manager, bin/gateway, bin/usage-tracker and the demo helpers"

@@ -65,7 +65,7 @@ import (
 GO
   go mod tidy >/dev/null 2>&1 || go mod tidy
   if [ ! -x "$OUT/kube-apiserver" ]; then
-    log "building kube-apiserver (about 8 minutes on 2 cores, once)"
+    log "building kube-apiserver (a few minutes on 2 idle cores, once)"
     go build -trimpath -ldflags "-s -w" -o "$OUT/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
     mv "$OUT/kube-apiserver.tmp" "$OUT/kube-apiserver"
   fi
