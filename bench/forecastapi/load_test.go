@@ -191,7 +191,7 @@ func BenchmarkForecastAPILoad(b *testing.B) {
 		}
 	}
 	// (testing.Benchmark cannot run inside a benchmark: a fixed loop instead.)
-	measure := func(n int, f func()) (perOp time.Duration, allocs, bytes uint64) {
+	measure := func(n int, f func()) (perOp time.Duration, allocs, allocBytes uint64) {
 		var m0, m1 runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&m0)
@@ -212,8 +212,8 @@ func BenchmarkForecastAPILoad(b *testing.B) {
 		{"cache miss (Redis read + render)", func() { srv.Invalidate(tenantID(1)); serve(1) }},
 	} {
 		p.f() // warm
-		d, allocs, bytes := measure(2000, p.f)
-		fmt.Printf("| %s | %.1f µs | %d | %d |\n", p.name, float64(d)/1e3, allocs, bytes)
+		d, allocs, allocBytes := measure(2000, p.f)
+		fmt.Printf("| %s | %.1f µs | %d | %d |\n", p.name, float64(d)/1e3, allocs, allocBytes)
 	}
 
 	// Let the API server and etcd finish digesting the fixtures (they share
