@@ -80,9 +80,10 @@ var benchMetrics = []string{"products", "users", "locations", "recipes", "suppli
 // on, and drives it over loopback with an open-loop load generator at a fixed
 // rate for a fixed time. The generator is this test binary run again as a
 // separate process (see TestMain), so that its goroutines and garbage share
-// neither the Go scheduler nor the GC with the server it measures. Latency is measured from each request's scheduled
-// send time to the end of its body, so a stalled server cannot hide behind a
-// stalled generator (no coordinated omission). Every non-200 is an error.
+// neither the Go scheduler nor the GC with the server it measures. Latency is
+// measured from each request's scheduled send time to the end of its body, so
+// a stalled server cannot hide behind a stalled generator (no coordinated
+// omission). Every non-200 is an error.
 //
 //	KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh --print-dir) \
 //	  go test ./bench/forecastapi -run '^$' -bench ForecastAPILoad -benchtime 1x -timeout 30m

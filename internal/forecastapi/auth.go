@@ -23,7 +23,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -111,24 +110,42 @@ type authorizer struct {
 	identities *ttlCache[tokenKey, identity]
 	decisions  *ttlCache[decisionKey, decision]
 	flight     singleflight.Group // one review per token (or decision) at a time
-	refreshing sync.Map           // flight keys with a background review under way
 }
 
 // refreshDue reports whether an answer expiring at expires should be renewed.
 func (a *authorizer) refreshDue(expires, now time.Time) bool { return expires.Sub(now) < a.ttl/4 }
 
-// refreshInBackground runs the flight fn of key on its own goroutine unless
-// one is already running; errors are dropped: the answer in the cache stands
-// until it expires, and the request after that reviews in the foreground and
-// reports the error.
-func (a *authorizer) refreshInBackground(key string, fn func() (any, error)) {
-	if _, running := a.refreshing.LoadOrStore(key, struct{}{}); running {
-		return
+// cachedAnswer returns the answer cached under key. Without one, fetch asks
+// the API server and the caller waits (one call per flightKey at a time).
+// With one in the last quarter of its ttl, the answer is returned at once and
+// fetch renews it in the background: singleflight's DoChan starts one
+// goroutine per flight, and the result only lands in the cache. A failed
+// renewal is dropped; the answer stands until it expires, and the request
+// after that asks in the foreground and reports the error.
+func cachedAnswer[K comparable, V any](a *authorizer, cache *ttlCache[K, V], key K, flightKey func() string, fetch func() (V, error)) (V, error) {
+	now := a.clock.Now()
+	v, expires, ok := cache.getExpiry(key, now)
+	if ok && !a.refreshDue(expires, now) {
+		return v, nil
 	}
-	go func() {
-		defer a.refreshing.Delete(key)
-		_, _, _ = a.flight.Do(key, fn)
-	}()
+	fetchAndStore := func() (any, error) {
+		v, err := fetch()
+		if err != nil {
+			return v, err
+		}
+		cache.put(key, v, a.clock.Now(), a.ttl)
+		return v, nil
+	}
+	if ok {
+		a.flight.DoChan(flightKey(), fetchAndStore)
+		return v, nil
+	}
+	r, err, _ := a.flight.Do(flightKey(), fetchAndStore)
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	return r.(V), nil
 }
 
 func newAuthorizer(cfg *rest.Config, audiences []string, ttl time.Duration, maxEntries int, clk clock.PassiveClock) (*authorizer, error) {
@@ -189,27 +206,11 @@ func (s *Server) authorize(ctx context.Context, c *caller, a access) error {
 
 func (a *authorizer) authenticate(ctx context.Context, token string) (*caller, error) {
 	key := tokenKey(sha256.Sum256([]byte(token)))
-	now := a.clock.Now()
-	id, expires, ok := a.identities.getExpiry(key, now)
-	if !ok || a.refreshDue(expires, now) {
-		reviewAndStore := func() (any, error) {
-			id, err := a.review(ctx, token)
-			if err != nil {
-				return identity{}, err
-			}
-			a.identities.put(key, id, a.clock.Now(), a.ttl)
-			return id, nil
-		}
-		flightKey := "t" + string(key[:])
-		if ok {
-			a.refreshInBackground(flightKey, reviewAndStore)
-		} else {
-			v, err, _ := a.flight.Do(flightKey, reviewAndStore)
-			if err != nil {
-				return nil, internalError(CodeAuthUnavailable, "authenticating the token (TokenReview)", err)
-			}
-			id = v.(identity)
-		}
+	id, err := cachedAnswer(a, a.identities, key,
+		func() string { return "t" + string(key[:]) },
+		func() (identity, error) { return a.review(ctx, token) })
+	if err != nil {
+		return nil, internalError(CodeAuthUnavailable, "authenticating the token (TokenReview)", err)
 	}
 	if id.user == nil {
 		return nil, newError(http.StatusUnauthorized, CodeUnauthenticated, "invalid bearer token: %s", id.reason)
@@ -281,30 +282,15 @@ func (a *authorizer) authorize(ctx context.Context, c *caller, acc access) error
 
 // decide returns the (cached) SubjectAccessReview answer for acc.
 func (a *authorizer) decide(ctx context.Context, c *caller, acc access) (decision, error) {
-	key := decisionKey{token: c.key, access: acc}
-	now := a.clock.Now()
-	d, expires, ok := a.decisions.getExpiry(key, now)
-	if ok && !a.refreshDue(expires, now) {
-		return d, nil
-	}
-	checkAndStore := func() (any, error) {
-		d, err := a.check(ctx, c, acc)
-		if err != nil {
-			return decision{}, err
-		}
-		a.decisions.put(key, d, a.clock.Now(), a.ttl)
-		return d, nil
-	}
-	flightKey := "a" + string(c.key[:]) + "\x00" + acc.verb + "\x00" + acc.resource + "\x00" + acc.subresource + "\x00" + acc.namespace + "\x00" + acc.name
-	if ok {
-		a.refreshInBackground(flightKey, checkAndStore)
-		return d, nil
-	}
-	v, err, _ := a.flight.Do(flightKey, checkAndStore)
+	d, err := cachedAnswer(a, a.decisions, decisionKey{token: c.key, access: acc},
+		func() string {
+			return "a" + string(c.key[:]) + "\x00" + acc.verb + "\x00" + acc.resource + "\x00" + acc.subresource + "\x00" + acc.namespace + "\x00" + acc.name
+		},
+		func() (decision, error) { return a.check(ctx, c, acc) })
 	if err != nil {
 		return decision{}, internalError(CodeAuthUnavailable, "authorising the request (SubjectAccessReview)", err)
 	}
-	return v.(decision), nil
+	return d, nil
 }
 
 func (a *authorizer) check(ctx context.Context, c *caller, acc access) (decision, error) {
