@@ -92,18 +92,16 @@ var _ = Describe("Forecasts in TenantUsage status", func() {
 
 		By("lowering criticalPercent re-colours without a new snapshot")
 		rv := tu.ResourceVersion
-		pol := getPolicy(ns)
-		pol.Spec.Thresholds = subv1.Thresholds{WarningPercent: 50, CriticalPercent: 75, WarningDays: 40, CriticalDays: ptr.To[int32](31)}
-		Expect(kube.Client.Update(ctx, pol)).To(Succeed())
+		edit(getPolicy(ns), func(pol *subv1.SubscriptionPolicy) {
+			pol.Spec.Thresholds = subv1.Thresholds{WarningPercent: 50, CriticalPercent: 75, WarningDays: 40, CriticalDays: ptr.To[int32](31)}
+		})
 		Eventually(func() subv1.UsageStatus { return metricOf(getTenant(ns, id), "products").Status }).Should(Equal(subv1.UsageCritical))
 		Expect(getTenant(ns, id).ResourceVersion).NotTo(Equal(rv))
 		Eventually(func() int { return eventsFor(ns, id, "PredictedBreach") }).Should(Equal(1))
 		Expect(eventNotes(ns, id, "PredictedBreach")).To(And(ContainSubstring("products is critical"), ContainSubstring("users is critical")))
 
 		By("a new tier changes the limits")
-		tu = getTenant(ns, id)
-		tu.Spec.Tier = "professional"
-		Expect(kube.Client.Update(ctx, tu)).To(Succeed())
+		edit(getTenant(ns, id), func(tu *subv1.TenantUsage) { tu.Spec.Tier = "professional" })
 		Eventually(func(g Gomega) {
 			got := getTenant(ns, id)
 			g.Expect(got.Status.Tier).To(Equal("professional"))
@@ -114,10 +112,10 @@ var _ = Describe("Forecasts in TenantUsage status", func() {
 
 		By("nothing changes, nothing is written, no Event repeats")
 		rv = getTenant(ns, id).ResourceVersion
-		pol = getPolicy(ns)
-		pol.Annotations = map[string]string{"touch": "1"}
-		pol.Spec.Forecast.Method = subv1.ForecastLinear
-		Expect(kube.Client.Update(ctx, pol)).To(Succeed())
+		edit(getPolicy(ns), func(pol *subv1.SubscriptionPolicy) {
+			pol.Annotations = map[string]string{"touch": "1"}
+			pol.Spec.Forecast.Method = subv1.ForecastLinear
+		})
 		Consistently(func() string { return getTenant(ns, id).ResourceVersion }, "2s").Should(Equal(rv))
 		Expect(eventsFor(ns, id, "PredictedBreach")).To(Equal(1))
 	})

@@ -21,10 +21,12 @@ import (
 	"fmt"
 	"time"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
@@ -70,6 +72,20 @@ func create(objs ...client.Object) {
 	for _, o := range objs {
 		ExpectWithOffset(1, kube.Client.Create(ctx, o)).To(Succeed())
 	}
+}
+
+// edit applies change to the latest version of obj and updates it, retrying on
+// conflict: the operator patches the status of the same objects concurrently,
+// and every status write moves the resourceVersion a plain Get+Update holds.
+func edit[T client.Object](obj T, change func(T)) {
+	GinkgoHelper()
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := kube.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		change(obj)
+		return kube.Client.Update(ctx, obj)
+	})).To(Succeed())
 }
 
 func getPolicy(ns string) *subv1.SubscriptionPolicy {

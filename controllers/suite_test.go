@@ -33,11 +33,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	fakeclock "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
@@ -186,11 +188,23 @@ func (o *operator) nextLocal(loc *time.Location, hh, mm int) time.Time {
 
 var nsSeq int
 
+// newNamespace creates a namespace for one spec and, when the spec ends,
+// deletes the policies and tenants in it. envtest runs no namespace controller,
+// and every operator watches all namespaces: without this, a later spec's
+// operator would also run the snapshots of earlier specs' policies when its
+// fake clock reaches 02:00, and their tenants would show up in its counters
+// and HistoryWritten calls. Nothing carries finalizers, so deletion is
+// immediate.
 func newNamespace(prefix string) string {
 	GinkgoHelper()
 	nsSeq++
 	name := fmt.Sprintf("%s-%d-%d", prefix, nsSeq, time.Now().UnixNano()%100000)
 	Expect(kube.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
+	DeferCleanup(func() {
+		in := client.InNamespace(name)
+		Expect(kube.Client.DeleteAllOf(context.Background(), &subv1.SubscriptionPolicy{}, in)).To(Succeed())
+		Expect(kube.Client.DeleteAllOf(context.Background(), &subv1.TenantUsage{}, in)).To(Succeed())
+	})
 	return name
 }
 
