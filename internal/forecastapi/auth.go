@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -95,11 +96,11 @@ type decision struct {
 // whether RBAC lets them do something (SubjectAccessReview), and remembers
 // both answers for ttl, keyed by the token's SHA-256.
 //
-// An answer in the last quarter of its ttl is still served, and the request
-// that finds it starts one review in the background: a caller that keeps
-// calling never waits for the API server (it did, once per ttl, which was the
-// tail of the latency for many callers), while no answer is ever used longer
-// than ttl after the API server gave it.
+// From a point between half and three quarters of its ttl (see renewAfter) an
+// answer is still served, and the request that finds it starts one review in
+// the background: a caller that keeps calling never waits for the API server
+// (it did, once per ttl, which was the tail of the latency for many callers),
+// while no answer is ever used longer than ttl after the API server gave it.
 type authorizer struct {
 	tokens    authnclient.TokenReviewInterface
 	access    authzclient.SubjectAccessReviewInterface
@@ -112,20 +113,30 @@ type authorizer struct {
 	flight     singleflight.Group // one review per token (or decision) at a time
 }
 
-// refreshDue reports whether an answer expiring at expires should be renewed.
-func (a *authorizer) refreshDue(expires, now time.Time) bool { return expires.Sub(now) < a.ttl/4 }
+// renewAfter is how long after an answer arrives its background renewal may
+// start: a random point between half and three quarters of ttl, drawn per
+// answer. Answers cached together (many callers arriving after a restart, or
+// a client with many tokens) would otherwise all fall due in the same instant
+// and be renewed in one burst of reviews every ttl, competing with the
+// requests around it. Each renewal draws again, so the phases stay spread.
+func renewAfter(ttl time.Duration) time.Duration {
+	if ttl <= 0 {
+		return 0 // nothing is cached
+	}
+	return ttl/2 + rand.N(ttl/4+1)
+}
 
 // cachedAnswer returns the answer cached under key. Without one, fetch asks
 // the API server and the caller waits (one call per flightKey at a time).
-// With one in the last quarter of its ttl, the answer is returned at once and
+// With one due for renewal (renewAfter), the answer is returned at once and
 // fetch renews it in the background: singleflight's DoChan starts one
 // goroutine per flight, and the result only lands in the cache. A failed
 // renewal is dropped; the answer stands until it expires, and the request
 // after that asks in the foreground and reports the error.
 func cachedAnswer[K comparable, V any](a *authorizer, cache *ttlCache[K, V], key K, flightKey func() string, fetch func() (V, error)) (V, error) {
 	now := a.clock.Now()
-	v, expires, ok := cache.getExpiry(key, now)
-	if ok && !a.refreshDue(expires, now) {
+	v, renewDue, ok := cache.getRenewal(key, now)
+	if ok && !renewDue {
 		return v, nil
 	}
 	fetchAndStore := func() (any, error) {
@@ -133,7 +144,7 @@ func cachedAnswer[K comparable, V any](a *authorizer, cache *ttlCache[K, V], key
 		if err != nil {
 			return v, err
 		}
-		cache.put(key, v, a.clock.Now(), a.ttl)
+		cache.putRenewing(key, v, a.clock.Now(), a.ttl, renewAfter(a.ttl))
 		return v, nil
 	}
 	if ok {

@@ -167,7 +167,7 @@ var _ = Describe("authentication and authorisation", Ordered, func() {
 		Expect(get(forecastURL(securedURL, "tenant_id=tenant-a"), operator).status).To(Equal(http.StatusOK))
 		calls := apiCalls.Load()
 
-		By("in the last quarter of the TTL: served from the cache, one renewal in the background")
+		By("past three quarters of the TTL: served from the cache, one renewal in the background")
 		securedClock.Step(forecastapi.DefaultAuthCacheTTL * 8 / 10)
 		Expect(get(forecastURL(securedURL, "tenant_id=tenant-a"), operator).status).To(Equal(http.StatusOK))
 		// One TokenReview and one SubjectAccessReview; requests meanwhile start no more.

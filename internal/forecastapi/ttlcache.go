@@ -34,6 +34,7 @@ type ttlCache[K comparable, V any] struct {
 type ttlEntry[V any] struct {
 	v       V
 	expires time.Time
+	renew   time.Time // from then on the owner may renew it early; expires when unset
 }
 
 func newTTLCache[K comparable, V any](maxEntries int) *ttlCache[K, V] {
@@ -42,24 +43,31 @@ func newTTLCache[K comparable, V any](maxEntries int) *ttlCache[K, V] {
 
 // get returns the value of k if it has not expired at now.
 func (c *ttlCache[K, V]) get(k K, now time.Time) (V, bool) {
-	v, _, ok := c.getExpiry(k, now)
+	v, _, ok := c.getRenewal(k, now)
 	return v, ok
 }
 
-// getExpiry is get that also returns when the value expires.
-func (c *ttlCache[K, V]) getExpiry(k K, now time.Time) (V, time.Time, bool) {
+// getRenewal is get that also reports whether the value is due for renewal
+// (see putRenewing).
+func (c *ttlCache[K, V]) getRenewal(k K, now time.Time) (v V, renewDue, ok bool) {
 	c.mu.RLock()
 	e, ok := c.m[k]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.expires) {
 		var zero V
-		return zero, time.Time{}, false
+		return zero, false, false
 	}
-	return e.v, e.expires, true
+	return e.v, !now.Before(e.renew), true
 }
 
 // put stores v under k until now+ttl.
 func (c *ttlCache[K, V]) put(k K, v V, now time.Time, ttl time.Duration) {
+	c.putRenewing(k, v, now, ttl, ttl)
+}
+
+// putRenewing stores v under k until now+ttl, due for renewal from
+// now+renewAfter on.
+func (c *ttlCache[K, V]) putRenewing(k K, v V, now time.Time, ttl, renewAfter time.Duration) {
 	if ttl <= 0 {
 		return
 	}
@@ -68,7 +76,7 @@ func (c *ttlCache[K, V]) put(k K, v V, now time.Time, ttl time.Duration) {
 	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
 		c.evictLocked(now)
 	}
-	c.m[k] = ttlEntry[V]{v: v, expires: now.Add(ttl)}
+	c.m[k] = ttlEntry[V]{v: v, expires: now.Add(ttl), renew: now.Add(min(renewAfter, ttl))}
 }
 
 // evictLocked makes room: expired entries go first; if that frees less than a

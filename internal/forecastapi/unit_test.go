@@ -93,6 +93,54 @@ func TestBearerToken(t *testing.T) {
 	}
 }
 
+func TestRenewAfterSpreadsRenewals(t *testing.T) {
+	const ttl = 10 * time.Second
+	seen := map[time.Duration]bool{}
+	lo, hi := ttl, time.Duration(0)
+	for range 1000 {
+		d := renewAfter(ttl)
+		if d < ttl/2 || d > ttl*3/4 {
+			t.Fatalf("renewAfter(%v) = %v, want within [%v, %v]", ttl, d, ttl/2, ttl*3/4)
+		}
+		seen[d] = true
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	// 1000 answers cached at once fall due over most of the 2.5 s window,
+	// not in one instant.
+	if len(seen) < 900 || hi-lo < 2*time.Second {
+		t.Errorf("1000 draws: %d distinct, spread %v; want them spread over the window", len(seen), hi-lo)
+	}
+	if d := renewAfter(0); d != 0 {
+		t.Errorf("renewAfter(0) = %v, want 0", d)
+	}
+}
+
+func TestTTLCacheRenewal(t *testing.T) {
+	now := time.Date(2025, 1, 19, 0, 0, 0, 0, time.UTC)
+	c := newTTLCache[int, string](10)
+	c.putRenewing(1, "one", now, 10*time.Second, 6*time.Second)
+	for _, tc := range []struct {
+		at           time.Duration
+		ok, renewDue bool
+	}{
+		{0, true, false},
+		{6*time.Second - 1, true, false},
+		{6 * time.Second, true, true},
+		{10*time.Second - 1, true, true},
+		{10 * time.Second, false, false}, // expired: never served, whatever the renewal
+	} {
+		v, due, ok := c.getRenewal(1, now.Add(tc.at))
+		if ok != tc.ok || due != tc.renewDue || (ok && v != "one") {
+			t.Errorf("at +%v: %q, renewDue %v, ok %v; want renewDue %v, ok %v", tc.at, v, due, ok, tc.renewDue, tc.ok)
+		}
+	}
+	// put never asks for an early renewal.
+	c.put(2, "two", now, 10*time.Second)
+	if _, due, _ := c.getRenewal(2, now.Add(10*time.Second-1)); due {
+		t.Error("an entry stored with put must not be due for renewal before it expires")
+	}
+}
+
 func TestTTLCache(t *testing.T) {
 	now := time.Date(2025, 1, 19, 0, 0, 0, 0, time.UTC)
 	c := newTTLCache[int, string](100)
