@@ -60,7 +60,12 @@ var (
 
 func TestControllers(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "Controllers suite (envtest, Redis, Postgres)")
+	suite, reporter := GinkgoConfiguration()
+	// Specs run in a random order (the seed is printed), not only the
+	// top-level containers: a spec that depends on what another left in the
+	// shared API server fails here rather than now and then.
+	suite.RandomizeAllSpecs = true
+	RunSpecs(t, "Controllers suite (envtest, Redis, Postgres)", suite, reporter)
 }
 
 var _ = BeforeSuite(func() {

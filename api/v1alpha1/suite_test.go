@@ -31,7 +31,12 @@ var kube *testenv.Kube
 
 func TestAdmission(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "API admission suite")
+	suite, reporter := GinkgoConfiguration()
+	// Specs run in a random order (the seed is printed), not only the
+	// top-level containers: a spec that depends on what another left in the
+	// shared API server fails here rather than now and then.
+	suite.RandomizeAllSpecs = true
+	RunSpecs(t, "API admission suite", suite, reporter)
 }
 
 var _ = BeforeSuite(func() {

@@ -87,7 +87,12 @@ var (
 
 func TestForecastAPI(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "forecastapi")
+	suite, reporter := GinkgoConfiguration()
+	// Specs run in a random order (the seed is printed), not only the
+	// top-level containers: a spec that depends on what another left in the
+	// shared API server fails here rather than now and then.
+	suite.RandomizeAllSpecs = true
+	RunSpecs(t, "forecastapi", suite, reporter)
 }
 
 var _ = BeforeSuite(func() {

@@ -57,7 +57,12 @@ var (
 
 func TestGatewayDeploy(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "Gateway objects suite (envtest)")
+	suite, reporter := GinkgoConfiguration()
+	// Specs run in a random order (the seed is printed), not only the
+	// top-level containers: a spec that depends on what another left in the
+	// shared API server fails here rather than now and then.
+	suite.RandomizeAllSpecs = true
+	RunSpecs(t, "Gateway objects suite (envtest)", suite, reporter)
 }
 
 var _ = BeforeSuite(func() {
