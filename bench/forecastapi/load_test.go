@@ -480,12 +480,13 @@ type loadJob struct {
 	TokenOf []int    `json:"tokenOf"`
 }
 
-// loadReport is what it measured, in nanoseconds, in request order.
+// loadReport is what it measured, in request order (durations travel as
+// JSON integers of nanoseconds).
 type loadReport struct {
-	Latencies  []int64 `json:"latencies"` // from the scheduled send time to the end of the body
-	Service    []int64 `json:"service"`   // from the actual send time
-	Errors     int     `json:"errors"`
-	FirstError string  `json:"firstError"`
+	Latencies  []time.Duration `json:"latencies"` // from the scheduled send time to the end of the body
+	Service    []time.Duration `json:"service"`   // from the actual send time
+	Errors     int             `json:"errors"`
+	FirstError string          `json:"firstError"`
 }
 
 // runLoadProcess runs job in a new process of this test binary.
@@ -506,11 +507,7 @@ func runLoadProcess(job loadJob) (loadResult, error) {
 	if err := json.Unmarshal(out, &rep); err != nil {
 		return loadResult{}, fmt.Errorf("load generator report: %w", err)
 	}
-	r := loadResult{errors: rep.Errors, firstError: rep.FirstError}
-	for i := range rep.Latencies {
-		r.latencies = append(r.latencies, time.Duration(rep.Latencies[i]))
-		r.service = append(r.service, time.Duration(rep.Service[i]))
-	}
+	r := loadResult{latencies: rep.Latencies, service: rep.Service, errors: rep.Errors, firstError: rep.FirstError}
 	slices.Sort(r.latencies)
 	slices.Sort(r.service)
 	return r, nil
@@ -529,7 +526,7 @@ func generateLoad(stdin io.Reader, stdout io.Writer) error {
 	}
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, DisableCompression: true}, Timeout: 10 * time.Second}
 	n := len(job.URLs)
-	rep := loadReport{Latencies: make([]int64, n), Service: make([]int64, n)}
+	rep := loadReport{Latencies: make([]time.Duration, n), Service: make([]time.Duration, n)}
 	var errCount atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
@@ -543,7 +540,7 @@ func generateLoad(stdin io.Reader, stdout io.Writer) error {
 		wg.Go(func() {
 			sent := time.Now()
 			code, err := fetch(c, job.URLs[i], job.Tokens[job.TokenOf[i]])
-			rep.Latencies[i], rep.Service[i] = int64(time.Since(due)), int64(time.Since(sent))
+			rep.Latencies[i], rep.Service[i] = time.Since(due), time.Since(sent)
 			if err != nil || code != http.StatusOK {
 				errCount.Add(1)
 				firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d, %v", code, err))

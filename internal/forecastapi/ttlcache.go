@@ -34,7 +34,7 @@ type ttlCache[K comparable, V any] struct {
 type ttlEntry[V any] struct {
 	v       V
 	expires time.Time
-	renew   time.Time // from then on the owner may renew it early; expires when unset
+	renew   time.Time // from then on the owner may renew it early (put: the expiry)
 }
 
 func newTTLCache[K comparable, V any](maxEntries int) *ttlCache[K, V] {
