@@ -15,8 +15,9 @@ limitations under the License.
 */
 
 // Package forecast turns a tenant's daily usage history for one metric into a
-// capacity forecast: growth rate, predicted breach date, days left, usage
-// percentage and a status color.
+// capacity forecast: growth rate, predicted breach date and the window it
+// falls in at a chosen confidence, days left, usage percentage and a status
+// color.
 //
 // It is pure maths on purpose: no Kubernetes, Redis or clock imports, so the
 // controllers, the forecast API and the tests all get the same answer for the
@@ -106,6 +107,15 @@ type Input struct {
 	MinHistoryDays int
 	// Thresholds decide the status.
 	Thresholds Thresholds
+	// Confidence is the level c of the breach window, in [MinConfidence,
+	// MaxConfidence]; 0 means DefaultConfidence and values outside the
+	// range are clamped (the policy layer rejects them before they get
+	// here).
+	Confidence float64
+	// Basis selects the breach day that decides the status; "" (and any
+	// unknown value) means BasisExpected, which keeps the colours the
+	// point estimate alone gives.
+	Basis Basis
 }
 
 // Result is the forecast for one metric, shaped like the seed's JSON response.
@@ -136,6 +146,17 @@ type Result struct {
 	// unlimited. Never NaN or Inf: a limit <= 0 gives 100 when Current has
 	// reached it and 0 otherwise.
 	UsagePercentage *float64
+	// EarliestBreachDate and LatestBreachDate are the breach window: the
+	// first days after Today on which the upper and the lower bound of the
+	// c-level prediction interval (Linear) or of the slope's confidence
+	// interval (TheilSen) reach the limit. Both are Today when the limit is
+	// already reached; each is nil beyond maxBreachDays, and both are nil
+	// when PredictedBreachDate could not be predicted for lack of history
+	// or growth, or when the history is too short to bound the
+	// uncertainty (fewer than 3 points for Linear; for TheilSen, too few
+	// for level c). When set, Earliest <= PredictedBreachDate <= Latest.
+	EarliestBreachDate *time.Time
+	LatestBreachDate   *time.Time
 	// Status is the color derived from the percentage and days left.
 	Status Status
 }
@@ -153,11 +174,13 @@ const secondsPerDay = 86400
 // together costs one allocation per Compute instead of up to five, which is
 // most of Compute's cost on a 60-point history.
 type resultValues struct {
-	limit  int64
-	rate   float64
-	pct    float64
-	days   int
-	breach time.Time
+	limit    int64
+	rate     float64
+	pct      float64
+	days     int
+	breach   time.Time
+	earliest time.Time
+	latest   time.Time
 }
 
 // Compute forecasts one metric. It never panics and never returns NaN or Inf,
@@ -171,8 +194,18 @@ func Compute(in Input) Result {
 	}
 
 	vals := new(resultValues)
+	// The window's spread is only worth computing when a breach lies ahead.
+	wantWindow := in.Limit != nil && res.Current < *in.Limit
+	var sp spread
 	if len(points) >= max(in.MinHistoryDays, 2) {
-		if slope, ok := slopeSorted(points, in.Method); ok {
+		var slope float64
+		var ok bool
+		if wantWindow {
+			slope, sp, ok = fitSorted(points, in.Method, confidence(in.Confidence))
+		} else {
+			slope, ok = slopeSorted(points, in.Method)
+		}
+		if ok {
 			// The rounded rate drives the breach date too, so the published
 			// numbers agree with each other: a reader can recompute
 			// days = ceil((limit-current)/rate) from the JSON and get the same
@@ -195,23 +228,48 @@ func Compute(in Input) Result {
 
 	breached := res.Current >= limit
 	var days *int
+	var w window
+	today := dayNumber(in.Today)
 	if breached {
 		// Already at the limit: that is a fact, not a prediction, so it needs
-		// no history and the breach day is today.
+		// no history and the breach day is today, at both ends of the window.
 		vals.days = 0
 		days = &vals.days
+		vals.earliest = time.Unix(today*secondsPerDay, 0).UTC()
+		vals.latest = vals.earliest
+		res.EarliestBreachDate, res.LatestBreachDate = &vals.earliest, &vals.latest
 	} else if res.DailyGrowthRate != nil && vals.rate > 0 {
 		if d, ok := daysToBreach(res.Current, limit, vals.rate); ok {
 			vals.days = d
 			days = &vals.days
 		}
+		if sp.ok {
+			if in.Method == TheilSen {
+				w = theilSenWindow(res.Current, limit, sp)
+			} else {
+				w = linearWindow(res.Current, limit, vals.rate, sp)
+			}
+		}
+		if w.earliest > 0 {
+			vals.earliest = time.Unix((today+int64(w.earliest))*secondsPerDay, 0).UTC()
+			res.EarliestBreachDate = &vals.earliest
+		}
+		if w.latest > 0 {
+			vals.latest = time.Unix((today+int64(w.latest))*secondsPerDay, 0).UTC()
+			res.LatestBreachDate = &vals.latest
+		}
 	}
 	if days != nil {
-		vals.breach = time.Unix((dayNumber(in.Today)+int64(*days))*secondsPerDay, 0).UTC()
+		vals.breach = time.Unix((today+int64(*days))*secondsPerDay, 0).UTC()
 		res.DaysUntilBreach = days
 		res.PredictedBreachDate = &vals.breach
 	}
-	res.Status = classify(vals.pct, days, breached, in.Thresholds)
+	colourDays := days
+	if in.Basis == BasisEarliest && w.earliest > 0 {
+		// The pessimistic end: never later than the point estimate.
+		colourDays = &w.earliest
+	}
+	res.Status = classify(vals.pct, colourDays, breached, in.Thresholds)
 	return res
 }
 

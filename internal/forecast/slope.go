@@ -49,6 +49,20 @@ func slopeSorted(points []Point, method Method) (float64, bool) {
 	return leastSquares(points), true
 }
 
+// fitSorted is slopeSorted plus, for the breach window, the fit's spread at
+// confidence c. The slope is the same number slopeSorted returns.
+func fitSorted(points []Point, method Method, c float64) (float64, spread, bool) {
+	if len(points) < 2 {
+		return 0, spread{}, false
+	}
+	if method == TheilSen {
+		slope, sp := theilSenFit(points, c, true)
+		return slope, sp, true
+	}
+	slope, sp := linearSpread(points, c)
+	return slope, sp, true
+}
+
 // dayNumber is the number of days from 1970-01-01 to t's UTC calendar date.
 // Integer day numbers make x exact, so only y carries rounding error.
 func dayNumber(t time.Time) int64 {
@@ -152,15 +166,23 @@ func leastSquares(points []Point) float64 {
 	return sxy.value() / sxx.value()
 }
 
-// theilSenBuf is Theil-Sen's scratch space: the day of each point and the
-// pairwise slopes (1770 for 60 points). Pooled so that forecasting a whole
-// policy does not allocate 14 KB per metric.
-type theilSenBuf struct{ days, slopes []float64 }
+// theilSenBuf is Theil-Sen's scratch space: the day of each point, the
+// pairwise slopes (1770 for 60 points) and the sorted values (for the
+// confidence interval's ties correction). Pooled so that forecasting a
+// whole policy does not allocate 14 KB per metric.
+type theilSenBuf struct{ days, slopes, values []float64 }
 
 var theilSenPool = sync.Pool{New: func() any { return new(theilSenBuf) }}
 
 // theilSen is the median of the slopes between every pair of points.
 func theilSen(points []Point) float64 {
+	slope, _ := theilSenFit(points, 0, false)
+	return slope
+}
+
+// theilSenFit is theilSen, plus Sen's confidence interval of the slope at
+// level c when withBounds is set.
+func theilSenFit(points []Point, c float64, withBounds bool) (float64, spread) {
 	if len(points) > maxTheilSenPoints {
 		points = points[len(points)-maxTheilSenPoints:]
 	}
@@ -179,7 +201,18 @@ func theilSen(points []Point) float64 {
 		}
 	}
 	buf.days, buf.slopes = days, slopes
-	return median(slopes)
+	slope := median(slopes)
+	var sp spread
+	if withBounds {
+		values := buf.values[:0]
+		for _, p := range points {
+			values = append(values, float64(p.Value))
+		}
+		slices.Sort(values)
+		buf.values = values
+		sp.slow, sp.shi, sp.ok = theilSenBounds(slopes, values, c)
+	}
+	return slope, sp
 }
 
 // median returns the median of a non-empty slice, reordering it. Selection
