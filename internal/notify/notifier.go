@@ -58,7 +58,7 @@ func NewNotifier(rdb redis.UniversalClient, o *Outbox) *Notifier {
 func stateKey(tenant string) string { return "notify_state:{" + tenant + "}" }
 
 // observeBatch is how many subjects share one round trip.
-const observeBatch = 1000
+const observeBatch = 5000
 
 // Observe evaluates each subject (one tenant's metric, with its latest
 // forecast) against every condition the sinks want, enqueues the events

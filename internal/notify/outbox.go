@@ -114,7 +114,7 @@ type Delivery struct {
 }
 
 // enqueueBatch is how many deliveries share one pipelined round trip.
-const enqueueBatch = 1000
+const enqueueBatch = 5000
 
 // Enqueue stores deliveries. It is idempotent per (sink, event id): an
 // event already pending or delivered is not stored again, so re-running
