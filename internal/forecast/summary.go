@@ -16,6 +16,8 @@ limitations under the License.
 
 package forecast
 
+import "time"
+
 // Summary is a tenant's overall capacity state, for printer columns and
 // alerts that need one value per tenant rather than one per metric.
 type Summary struct {
@@ -29,6 +31,10 @@ type Summary struct {
 	// so the answer is the same whatever order the metrics come in. Empty
 	// when Status is Unlimited: no metric is limited, so none decided it.
 	Metric string
+	// EarliestBreachDate and LatestBreachDate are the breach window of the
+	// metric that decided Status (copies); nil when it has none.
+	EarliestBreachDate *time.Time
+	LatestBreachDate   *time.Time
 }
 
 // severity orders statuses from best to worst; unknown values rank lowest.
@@ -64,6 +70,14 @@ func Summarize(results []Result) Summary {
 	if decider != nil && severity(decider.Status) > 0 {
 		sum.Status = decider.Status
 		sum.Metric = decider.Metric
+		if e := decider.EarliestBreachDate; e != nil {
+			v := *e
+			sum.EarliestBreachDate = &v
+		}
+		if l := decider.LatestBreachDate; l != nil {
+			v := *l
+			sum.LatestBreachDate = &v
+		}
 	}
 	if haveDays {
 		// A copy, so the Summary does not alias a Result's field.

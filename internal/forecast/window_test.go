@@ -133,8 +133,16 @@ func TestBasisEarliestColoursByPessimisticEnd(t *testing.T) {
 		t.Errorf("explicit expected basis: %s, want safe", got)
 	}
 	in.Basis = BasisEarliest
-	if got := Compute(in).Status; got != Warning {
-		t.Errorf("earliest basis: %s, want warning", got)
+	r := Compute(in)
+	if r.Status != Warning {
+		t.Errorf("earliest basis: %s, want warning", r.Status)
+	}
+	// The summary carries the deciding metric's window, as copies.
+	sum := Summarize([]Result{r})
+	if sum.EarliestBreachDate == nil || !sum.EarliestBreachDate.Equal(*r.EarliestBreachDate) ||
+		sum.LatestBreachDate == nil || !sum.LatestBreachDate.Equal(*r.LatestBreachDate) ||
+		sum.EarliestBreachDate == r.EarliestBreachDate {
+		t.Errorf("summary window %v..%v, metric %v..%v", sum.EarliestBreachDate, sum.LatestBreachDate, r.EarliestBreachDate, r.LatestBreachDate)
 	}
 }
 
