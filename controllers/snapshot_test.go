@@ -213,7 +213,7 @@ var _ = Describe("Scheduled snapshots", func() {
 		_, err := pool.Exec(ctx, "INSERT INTO tenants (tenant_id, tier) VALUES ($1, 'starter'), ($2, 'professional')", a, b)
 		Expect(err).NotTo(HaveOccurred())
 		p := testPolicy(ns, "UTC")
-		p.Spec.TenantDiscovery = &subv1.TenantDiscovery{Postgres: subv1.PostgresSource{
+		p.Spec.TenantDiscovery = &subv1.TenantDiscovery{Postgres: subv1.DiscoveryQuery{
 			Query: "SELECT tenant_id, tier FROM tenants WHERE active AND tenant_id LIKE '" + ns + "-%'"}}
 		create(p)
 		due := op.firstRun(ns)

@@ -241,15 +241,26 @@ type Route struct {
 // ROIEstimate is an estimated monthly saving, in whole currency units.
 // +kubebuilder:validation:XValidation:rule="self.monthlySavingsMax >= self.monthlySavingsMin",message="spec.features[].roiEstimate.monthlySavingsMax must be >= monthlySavingsMin"
 type ROIEstimate struct {
+	// MonthlySavingsMin is the low end of the estimated monthly saving, in
+	// whole units of currency; shown as roi_estimate.monthly_savings_min.
 	// +required
 	// +kubebuilder:validation:Minimum=0
 	MonthlySavingsMin int64 `json:"monthlySavingsMin"`
+
+	// MonthlySavingsMax is the high end of the estimated monthly saving, in
+	// whole units of currency; at least monthlySavingsMin.
 	// +required
 	// +kubebuilder:validation:Minimum=0
 	MonthlySavingsMax int64 `json:"monthlySavingsMax"`
+
+	// PaybackPeriodDays is how many days the upgrade takes to pay for itself;
+	// omitted (or 0) leaves it out of the offer.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	PaybackPeriodDays int32 `json:"paybackPeriodDays,omitempty"`
+
+	// Currency of the savings, shown as written: an ISO 4217 code ("EUR") or a
+	// symbol ("€").
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=8
@@ -258,17 +269,25 @@ type ROIEstimate struct {
 
 // FeatureMessage is the localised upgrade offer for one feature.
 type FeatureMessage struct {
+	// Title is the offer's headline (the 402 body's title), for example
+	// "Unlock advanced analytics".
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=200
 	Title string `json:"title"`
+
+	// Description is one or two sentences on what the feature does for the user.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2000
 	Description string `json:"description,omitempty"`
+
+	// Benefits are the bullet points of the offer, in the order shown.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
 	Benefits []Benefit `json:"benefits,omitempty"`
+
+	// SocialProof is a short line such as "Used by 500+ bakeries".
 	// +optional
 	// +kubebuilder:validation:MaxLength=500
 	SocialProof string `json:"socialProof,omitempty"`
@@ -276,10 +295,14 @@ type FeatureMessage struct {
 
 // Benefit is one line of an upgrade offer.
 type Benefit struct {
+	// Text is the benefit as shown to the user.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=300
 	Text string `json:"text"`
+
+	// Icon is a name the front end maps to an icon (for example "chart");
+	// passed through unchanged.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	Icon string `json:"icon,omitempty"`
@@ -294,23 +317,33 @@ type Benefit struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.warningPercent) || !has(self.criticalPercent) || self.warningPercent < self.criticalPercent",message="spec.thresholds.warningPercent must be less than criticalPercent"
 // +kubebuilder:validation:XValidation:rule="!has(self.warningDays) || !has(self.criticalDays) || self.warningDays > self.criticalDays",message="spec.thresholds.warningDays must be greater than criticalDays"
 type Thresholds struct {
+	// WarningPercent: a metric whose usage is at least this percentage of its
+	// limit is warning. Must be less than criticalPercent.
 	// +optional
 	// +kubebuilder:default=80
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	WarningPercent int32 `json:"warningPercent,omitempty"`
+
+	// CriticalPercent: a metric whose usage is at least this percentage of its
+	// limit is critical.
 	// +optional
 	// +kubebuilder:default=90
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	CriticalPercent int32 `json:"criticalPercent,omitempty"`
+
+	// WarningDays: a metric predicted to reach its limit within this many days
+	// is warning. Must be greater than criticalDays.
 	// +optional
 	// +kubebuilder:default=14
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=3650
 	WarningDays int32 `json:"warningDays,omitempty"`
-	// CriticalDays is a pointer because 0 ("critical only once the limit is
-	// reached") is a meaningful value distinct from "use the default".
+
+	// CriticalDays: a metric predicted to reach its limit within this many days
+	// is critical. 0 makes a metric critical by days only once its limit is
+	// reached; omit the field for the default.
 	// +optional
 	// +kubebuilder:default=7
 	// +kubebuilder:validation:Minimum=0
@@ -383,9 +416,25 @@ type SnapshotSpec struct {
 
 // TenantDiscovery finds active tenants in the database.
 type TenantDiscovery struct {
-	// Postgres returns (tenant_id, tier) rows for the active tenants.
+	// Postgres is the query that lists the active tenants and their tiers.
 	// +required
-	Postgres PostgresSource `json:"postgres"`
+	Postgres DiscoveryQuery `json:"postgres"`
+}
+
+// DiscoveryQuery is a SQL query that returns one (tenant_id, tier) row per active tenant.
+type DiscoveryQuery struct {
+	// Query must return two text columns, the tenant ID and the tenant's tier
+	// (a tier name of this policy), one row per active tenant, for example
+	// "SELECT id, plan FROM bakeries WHERE active". It runs in a read-only
+	// transaction with a statement timeout. Each row creates or updates the
+	// TenantUsage named after the tenant ID, so IDs must be valid
+	// spec.tenantID values (lowercase DNS labels); a row with a tier the policy
+	// does not declare is skipped with an UnknownTier Event. A tenant no longer
+	// returned keeps its TenantUsage and history, with Discovered=False.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Query string `json:"query"`
 }
 
 // IdentitySource says where the gateway reads the tenant ID from.
@@ -502,10 +551,13 @@ type JWTVerification struct {
 
 // SecretKeyReference names one key of a Secret in the same namespace.
 type SecretKeyReference struct {
+	// Name of the Secret, in the policy's namespace.
 	// +required
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
+
+	// Key of the Secret's data that holds the value.
 	// +optional
 	// +kubebuilder:default=key
 	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`

@@ -57,6 +57,7 @@ type TenantUsageSpec struct {
 
 // PolicyReference names a SubscriptionPolicy in the same namespace.
 type PolicyReference struct {
+	// Name of the SubscriptionPolicy that measures this tenant.
 	// +optional
 	// +kubebuilder:default=default
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`

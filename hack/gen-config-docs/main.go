@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -61,26 +62,17 @@ func main() {
 	}
 }
 
-// Render returns the Markdown reference of the CRDs in dir.
+// Render returns the Markdown reference of the CRDs in dir. It refuses CRDs
+// with a property that has no description: `kubectl explain` would show
+// "<no description>" for it.
 func Render(dir string) ([]byte, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	crds, err := load(dir)
 	if err != nil {
 		return nil, err
 	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("no CRDs in %s", dir)
-	}
-	var crds []*apiextensionsv1.CustomResourceDefinition
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := yaml.UnmarshalStrict(data, crd); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		crds = append(crds, crd)
+	if missing := Undocumented(crds); len(missing) > 0 {
+		return nil, fmt.Errorf("these fields have no description (add a godoc comment to the Go field): %s",
+			strings.Join(missing, ", "))
 	}
 	sort.Slice(crds, func(i, j int) bool { return crds[i].Spec.Names.Kind < crds[j].Spec.Names.Kind })
 
@@ -101,6 +93,67 @@ func Render(dir string) ([]byte, error) {
 		}
 	}
 	return b.Bytes(), nil
+}
+
+// load reads every CRD in dir.
+func load(dir string) ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no CRDs in %s", dir)
+	}
+	var crds []*apiextensionsv1.CustomResourceDefinition
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.UnmarshalStrict(data, crd); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		crds = append(crds, crd)
+	}
+	return crds, nil
+}
+
+// Undocumented returns the path (Kind.version.field...) of every property of
+// the CRDs' schemas without a description, sorted. The root's metadata is
+// exempt: controller-gen writes it as a bare object and the API server
+// publishes ObjectMeta's own documentation for it.
+func Undocumented(crds []*apiextensionsv1.CustomResourceDefinition) []string {
+	var out []string
+	var walk func(path string, s *apiextensionsv1.JSONSchemaProps)
+	walk = func(path string, s *apiextensionsv1.JSONSchemaProps) {
+		for name, p := range s.Properties {
+			full := path + "." + name
+			if strings.TrimSpace(p.Description) == "" {
+				out = append(out, full)
+			}
+			walk(full, &p)
+		}
+		if s.Items != nil && s.Items.Schema != nil {
+			walk(path+"[]", s.Items.Schema)
+		}
+		if s.AdditionalProperties != nil && s.AdditionalProperties.Schema != nil {
+			walk(path+"{key}", s.AdditionalProperties.Schema)
+		}
+	}
+	for _, crd := range crds {
+		for _, v := range crd.Spec.Versions {
+			if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+				continue
+			}
+			root := *v.Schema.OpenAPIV3Schema
+			root.Properties = maps.Clone(root.Properties)
+			delete(root.Properties, "metadata")
+			walk(crd.Spec.Names.Kind+"."+v.Name, &root)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func renderCRD(b *bytes.Buffer, crd *apiextensionsv1.CustomResourceDefinition) error {

@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 )
 
 const root = "../.."
@@ -79,3 +81,92 @@ func TestEveryFieldIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryPropertyHasADescription walks the generated CRD schemas: a property
+// without a description is "<no description>" in `kubectl explain`.
+func TestEveryPropertyHasADescription(t *testing.T) {
+	crds, err := load(filepath.Join(root, "config", "crd", "bases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(crds) != 2 {
+		t.Fatalf("found %d CRDs in config/crd/bases, want 2", len(crds))
+	}
+	for _, path := range Undocumented(crds) {
+		t.Errorf("%s has no description: add a godoc comment to its Go field and run `make manifests`", path)
+	}
+}
+
+// TestUndocumentedFindsNestedFields: the walk reaches list items and map
+// values, and only the root's metadata is exempt.
+func TestUndocumentedFindsNestedFields(t *testing.T) {
+	doc := func(d string, p map[string]apiextensionsv1.JSONSchemaProps) apiextensionsv1.JSONSchemaProps {
+		return apiextensionsv1.JSONSchemaProps{Type: "object", Description: d, Properties: p}
+	}
+	leaf := func(d string) apiextensionsv1.JSONSchemaProps {
+		return apiextensionsv1.JSONSchemaProps{Type: "string", Description: d}
+	}
+	schema := doc("root", map[string]apiextensionsv1.JSONSchemaProps{
+		"metadata": {Type: "object"},
+		"spec": doc("spec", map[string]apiextensionsv1.JSONSchemaProps{
+			"list": {Type: "array", Description: "a list", Items: &apiextensionsv1.JSONSchemaPropsOrArray{
+				Schema: ptr(doc("item", map[string]apiextensionsv1.JSONSchemaProps{"a": leaf(""), "b": leaf("b")}))}},
+			"map": {Type: "object", Description: "a map", AdditionalProperties: &apiextensionsv1.JSONSchemaPropsOrBool{
+				Schema: ptr(doc("value", map[string]apiextensionsv1.JSONSchemaProps{"c": leaf("  ")}))}},
+			"nested": doc("", map[string]apiextensionsv1.JSONSchemaProps{"metadata": {Type: "object"}}),
+		}),
+	})
+	crd := &apiextensionsv1.CustomResourceDefinition{Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+		Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: "Thing"},
+		Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1",
+			Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &schema}}},
+	}}
+	got := Undocumented([]*apiextensionsv1.CustomResourceDefinition{crd})
+	want := []string{"Thing.v1.spec.list[].a", "Thing.v1.spec.map{key}.c", "Thing.v1.spec.nested", "Thing.v1.spec.nested.metadata"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Undocumented = %q, want %q", got, want)
+	}
+	if _, ok := schema.Properties["metadata"]; !ok {
+		t.Error("Undocumented deleted the root's metadata from the caller's schema")
+	}
+}
+
+// TestDescriptionsSayWhatTheFieldIs pins the descriptions found wrong by
+// trying the product (issue 11): Go details and another field's text.
+func TestDescriptionsSayWhatTheFieldIs(t *testing.T) {
+	doc, err := Render(filepath.Join(root, "config", "crd", "bases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rowOf := func(path string) string {
+		for _, line := range strings.Split(string(doc), "\n") {
+			if strings.HasPrefix(line, "| `"+path+"` |") {
+				return line
+			}
+		}
+		t.Fatalf("no row for %s", path)
+		return ""
+	}
+	for _, tc := range []struct {
+		path      string
+		want, not []string
+	}{
+		{path: "spec.thresholds.criticalDays", want: []string{"within this many days", "critical"}, not: []string{"pointer"}},
+		{path: "spec.tenantDiscovery.postgres.query", want: []string{"tenant ID", "tier"}, not: []string{"Tenants without a row get 0", "count(*)"}},
+		{path: "spec.metrics[].postgres.query", want: []string{"Tenants without a row get 0"}},
+	} {
+		row := rowOf(tc.path)
+		for _, w := range tc.want {
+			if !strings.Contains(row, w) {
+				t.Errorf("%s: description lacks %q:\n%s", tc.path, w, row)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(row, n) {
+				t.Errorf("%s: description should not say %q:\n%s", tc.path, n, row)
+			}
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
