@@ -121,7 +121,8 @@ var (
 // retentionDays+1 days.
 //
 // Write is idempotent; on error some keys may be written and the caller
-// retries the whole call. Errors of single keys (a legacy value that is not
+// retries the whole call. Errors that Redis returned say "redis: " after the
+// operation ("history: write 2025-01-19: redis: load script: i/o timeout"). Errors of single keys (a legacy value that is not
 // the seed's JSON) do not stop the other keys and are returned together.
 func (s *Store) Write(ctx context.Context, date string, retentionDays int, values []Value) error {
 	day, err := time.Parse(DateLayout, date)
@@ -145,19 +146,19 @@ func (s *Store) Write(ctx context.Context, date string, retentionDays int, value
 	// Loading first (on every master in Cluster) lets the batches use EVALSHA;
 	// a node that loses its script cache mid-run is handled by evalBatch.
 	if err := writeScript.Load(ctx, s.rdb).Err(); err != nil {
-		return fmt.Errorf("history: write %s: load script: %w", date, err)
+		return fmt.Errorf("history: write %s: redis: load script: %w", date, err)
 	}
 	var keyErrs []error
 	for start := 0; start < len(calls); start += s.writeBatch {
 		batch := calls[start:min(start+s.writeBatch, len(calls))]
 		errs, err := s.evalBatch(ctx, batch, field, oldest, ttl)
 		if err != nil {
-			return fmt.Errorf("history: write %s (tenants %d-%d of %d): %w", date, start+1, start+len(batch), len(calls), err)
+			return fmt.Errorf("history: write %s (tenants %d-%d of %d): redis: %w", date, start+1, start+len(batch), len(calls), err)
 		}
 		keyErrs = append(keyErrs, errs...)
 	}
 	if len(keyErrs) > 0 {
-		return fmt.Errorf("history: write %s: %d of %d tenants failed: %w", date, len(keyErrs), len(calls), joinFirst(keyErrs, 5))
+		return fmt.Errorf("history: write %s: redis: %d of %d tenants failed: %w", date, len(keyErrs), len(calls), joinFirst(keyErrs, 5))
 	}
 	return nil
 }
@@ -278,7 +279,7 @@ func (s *Store) ReadMany(ctx context.Context, tenantIDs []string, metrics []stri
 		batch := keys[start:min(start+s.readBatch, len(keys))]
 		hashes, err := s.hgetall(ctx, batch)
 		if err != nil {
-			return nil, fmt.Errorf("history: read %s (keys %d-%d of %d): %w", today, start+1, start+len(batch), len(keys), err)
+			return nil, fmt.Errorf("history: read %s (keys %d-%d of %d): redis: %w", today, start+1, start+len(batch), len(keys), err)
 		}
 		for i, fields := range hashes {
 			points, err := w.points(fields)

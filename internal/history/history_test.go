@@ -379,7 +379,8 @@ func TestLegacy(t *testing.T) {
 			{TenantID: bad, Metric: "users", Value: 2},
 			{TenantID: good, Metric: "products", Value: 3},
 		})
-		if err == nil || !strings.Contains(err.Error(), badKey) || !strings.Contains(err.Error(), "1 of 2 tenants failed") {
+		if want := "history: write " + today + ": redis: 1 of 2 tenants failed: tenant " + bad + ": "; err == nil ||
+			!strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), badKey) {
 			t.Fatalf("Write err = %v, want one naming %s", err, badKey)
 		}
 		if v := rdb.Get(ctx(t), badKey).Val(); v != `{"not":"an array"}` {
@@ -463,6 +464,10 @@ func TestInvalidArguments(t *testing.T) {
 		if tt.err == nil || !strings.Contains(tt.err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want it to contain %q", tt.name, tt.err, tt.want)
 		}
+		// Bad arguments are found before Redis is asked, so Redis is not blamed.
+		if tt.err != nil && strings.Contains(tt.err.Error(), "redis") {
+			t.Errorf("%s: err = %v blames Redis for a bad argument", tt.name, tt.err)
+		}
 	}
 	if err := s.Write(ctx(t), "2025-01-19", 60, nil); err != nil {
 		t.Errorf("Write of no values: %v", err)
@@ -500,13 +505,16 @@ func TestRedisDown(t *testing.T) {
 	if err := r.Stop(); err != nil {
 		t.Fatal(err)
 	}
+	// The messages say which service failed: "redis: " before what it was asked.
 	err = s.Write(ctx(t), "2025-01-19", 60, v)
-	if err == nil || !strings.Contains(err.Error(), "history: write 2025-01-19") || !strings.Contains(err.Error(), "connection refused") {
-		t.Errorf("Write with Redis down: err = %v, want a wrapped connection error", err)
+	const wantWrite = "history: write 2025-01-19: redis: load script: dial tcp " // + addr: connect: connection refused
+	if err == nil || !strings.HasPrefix(err.Error(), wantWrite) || !strings.HasSuffix(err.Error(), "connection refused") {
+		t.Errorf("Write with Redis down: err = %v, want %q...connection refused", err, wantWrite)
 	}
 	_, err = s.Read(ctx(t), "t1", []string{"products"}, "2025-01-19", 7)
-	if err == nil || !strings.Contains(err.Error(), "history: read 2025-01-19") {
-		t.Errorf("Read with Redis down: err = %v, want a wrapped error", err)
+	const wantRead = "history: read 2025-01-19 (keys 1-1 of 1): redis: dial tcp "
+	if err == nil || !strings.HasPrefix(err.Error(), wantRead) || !strings.HasSuffix(err.Error(), "connection refused") {
+		t.Errorf("Read with Redis down: err = %v, want %q...connection refused", err, wantRead)
 	}
 
 	if err := r.Start(); err != nil {

@@ -91,6 +91,9 @@ type TenantRow struct{ TenantID, Tier string }
 //
 // Round trips: BEGIN READ ONLY, one batch (SET LOCAL + query), COMMIT; plus
 // one to prepare the query the first time a pooled connection sees it.
+//
+// Errors start with "postgres: metric <name>: ", so a snapshot's failed
+// metric says which service and which query failed.
 func (p *PostgresSource) QueryAll(ctx context.Context, metric, query string, tenants []string) (map[string]int64, error) {
 	out := make(map[string]int64, len(tenants))
 	for _, t := range tenants {
@@ -135,13 +138,14 @@ func (p *PostgresSource) QueryAll(ctx context.Context, metric, query string, ten
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("metric %s: %w", metric, err)
+		return nil, fmt.Errorf("postgres: metric %s: %w", metric, err)
 	}
 	return out, nil
 }
 
 // Tenants runs the discovery query, which must return (tenant_id text, tier
 // text) rows, under the same read-only rules as QueryAll. A NULL tier is "".
+// Errors start with "postgres: tenant discovery: ".
 func (p *PostgresSource) Tenants(ctx context.Context, query string) ([]TenantRow, error) {
 	var out []TenantRow
 	err := p.readOnly(ctx, query, func(rows pgx.Rows) error {
@@ -160,7 +164,7 @@ func (p *PostgresSource) Tenants(ctx context.Context, query string) ([]TenantRow
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("tenant discovery: %w", err)
+		return nil, fmt.Errorf("postgres: tenant discovery: %w", err)
 	}
 	return out, nil
 }

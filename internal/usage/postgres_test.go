@@ -17,10 +17,15 @@ limitations under the License.
 package usage
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bakery-ia/subscription-operator/internal/testenv"
 )
 
 var askedFor = []string{tenantA, tenantB, tenantC}
@@ -68,25 +73,25 @@ func TestQueryAllErrors(t *testing.T) {
 		want        []string
 	}{
 		{"INSERT is refused", "INSERT INTO products (tenant_id, name) VALUES ('" + tenantA + "', 'x') RETURNING tenant_id, 1",
-			[]string{"metric m: ", "read-only", "25006"}},
+			[]string{"postgres: metric m: ", "read-only", "25006"}},
 		{"UPDATE is refused", "UPDATE products SET stock = 0 RETURNING tenant_id, stock",
-			[]string{"metric m: ", "read-only"}},
+			[]string{"postgres: metric m: ", "read-only"}},
 		{"DELETE in a CTE is refused", "WITH d AS (DELETE FROM users RETURNING tenant_id) SELECT tenant_id, count(*) FROM d GROUP BY 1",
-			[]string{"metric m: ", "read-only"}},
+			[]string{"postgres: metric m: ", "read-only"}},
 		{"one column", "SELECT tenant_id FROM products",
-			[]string{"metric m: query must return (tenant_id text, value integer) columns, got (tenant_id uuid)"}},
+			[]string{"postgres: metric m: query must return (tenant_id text, value integer) columns, got (tenant_id uuid)"}},
 		{"text value", "SELECT tenant_id, name FROM products",
-			[]string{"metric m: query must return (tenant_id text, value integer) columns, got (tenant_id uuid, name text)"}},
+			[]string{"postgres: metric m: query must return (tenant_id text, value integer) columns, got (tenant_id uuid, name text)"}},
 		{"float value", "SELECT tenant_id, count(*)::float8 AS n FROM products GROUP BY 1",
 			[]string{"got (tenant_id uuid, n float8)"}},
 		{"integer tenant", "SELECT 1 AS tenant_id, 2 AS value",
 			[]string{"got (tenant_id int4, value int4)"}},
 		{"fractional numeric", "SELECT tenant_id, sum(stock) / 2.0 FROM products GROUP BY 1",
-			[]string{"metric m: tenant ", "is not an integer"}},
+			[]string{"postgres: metric m: tenant ", "is not an integer"}},
 		{"no GROUP BY", "SELECT tenant_id, 1 FROM products",
-			[]string{"metric m: tenant ", "returned twice", "GROUP BY tenant_id"}},
+			[]string{"postgres: metric m: tenant ", "returned twice", "GROUP BY tenant_id"}},
 		{"syntax error", "SELEKT 1",
-			[]string{"metric m: ", "syntax error"}},
+			[]string{"postgres: metric m: ", "syntax error"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +100,7 @@ func TestQueryAllErrors(t *testing.T) {
 				t.Fatalf("no error, got %v", got)
 			}
 			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
+				if !strings.Contains(err.Error(), w) || !strings.HasPrefix(err.Error(), "postgres: metric m: ") {
 					t.Errorf("err = %q, want it to contain %q", err, w)
 				}
 			}
@@ -112,7 +117,7 @@ func TestStatementTimeout(t *testing.T) {
 	began := time.Now()
 	_, err := src.QueryAll(testCtx(t), "slow", "SELECT tenant_id, count(*) FROM products, pg_sleep(3) GROUP BY 1", askedFor)
 	took := time.Since(began)
-	if err == nil || !strings.Contains(err.Error(), "metric slow: ") || !strings.Contains(err.Error(), "statement timeout") {
+	if err == nil || !strings.HasPrefix(err.Error(), "postgres: metric slow: ") || !strings.Contains(err.Error(), "statement timeout") {
 		t.Fatalf("err = %v, want the statement timeout naming the metric", err)
 	}
 	if took > 2*time.Second {
@@ -136,7 +141,7 @@ func TestTenants(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 	for _, tc := range []struct{ query, want string }{
-		{"SELECT id FROM tenants", "tenant discovery: query must return (tenant_id text, tier text) columns, got (id uuid)"},
+		{"SELECT id FROM tenants", "postgres: tenant discovery: query must return (tenant_id text, tier text) columns, got (id uuid)"},
 		{"SELECT id, active FROM tenants", "got (id uuid, active bool)"},
 		{"DELETE FROM tenants RETURNING id, tier", "read-only"},
 	} {
@@ -157,5 +162,28 @@ func TestNewPostgresPool(t *testing.T) {
 	dsn := "postgres://u:s3cret@127.0.0.1:" + port + "/db?connect_timeout=2"
 	if _, err := NewPostgresPool(testCtx(t), dsn); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("nothing listening: err = %v, want an error without the password", err)
+	}
+}
+
+// TestPostgresDown: with nothing listening where DATABASE_URL points, a metric
+// and the discovery query fail with errors that start with the service.
+func TestPostgresDown(t *testing.T) {
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	down, err := pgxpool.New(testCtx(t), fmt.Sprintf("postgres://u@127.0.0.1:%d/db?connect_timeout=5", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close()
+	src := NewPostgres(down, time.Second)
+	_, err = src.QueryAll(testCtx(t), "products", "SELECT tenant_id, count(*) FROM products GROUP BY 1", askedFor)
+	if err == nil || !strings.HasPrefix(err.Error(), "postgres: metric products: ") || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("QueryAll: err = %v, want \"postgres: metric products: ...connection refused\"", err)
+	}
+	_, err = src.Tenants(testCtx(t), "SELECT id, tier FROM tenants")
+	if err == nil || !strings.HasPrefix(err.Error(), "postgres: tenant discovery: ") || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("Tenants: err = %v, want \"postgres: tenant discovery: ...connection refused\"", err)
 	}
 }

@@ -53,13 +53,41 @@ func CounterKey(pattern, tenant, date string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(pattern, "{tenant}", tenant), "{date}", date)
 }
 
+// CheckKeyPattern reports a key pattern that CounterKey cannot fill: one
+// without {tenant} (every tenant would read the same key) or with any other
+// "{...}" or a stray brace, which would be used literally. The CRD rejects
+// such patterns at admission; this check covers objects stored before that
+// rule and callers outside the API.
+func CheckKeyPattern(pattern string) error {
+	if !strings.Contains(pattern, "{tenant}") {
+		return fmt.Errorf("key pattern %q has no {tenant} placeholder", pattern)
+	}
+	for i := 0; i < len(pattern); i++ {
+		switch rest := pattern[i:]; {
+		case strings.HasPrefix(rest, "{tenant}"):
+			i += len("{tenant}") - 1
+		case strings.HasPrefix(rest, "{date}"):
+			i += len("{date}") - 1
+		case rest[0] == '{':
+			if j := strings.IndexAny(rest[1:], "{}"); j >= 0 && rest[1+j] == '}' {
+				return fmt.Errorf("key pattern %q has the unknown placeholder %s: only {tenant} and {date} are replaced", pattern, rest[:j+2])
+			}
+			return fmt.Errorf("key pattern %q has an unmatched \"{\": only {tenant} and {date} are replaced", pattern)
+		case rest[0] == '}':
+			return fmt.Errorf("key pattern %q has an unmatched \"}\": only {tenant} and {date} are replaced", pattern)
+		}
+	}
+	return nil
+}
+
 // ReadAll GETs the counter of every tenant for date (substituted as given,
 // normally YYYY-MM-DD) in one pipelined round trip per 10,000 tenants (per
 // node in Cluster). A missing key is 0; a value that is not an integer is an
-// error naming the metric and the key.
+// error naming the metric and the key. Errors of Redis itself start with
+// "redis: ", so a snapshot's failed metric says which service failed.
 func (r *RedisCounterSource) ReadAll(ctx context.Context, metric, keyPattern, date string, tenants []string) (map[string]int64, error) {
-	if !strings.Contains(keyPattern, "{tenant}") {
-		return nil, fmt.Errorf("metric %s: key pattern %q has no {tenant} placeholder", metric, keyPattern)
+	if err := CheckKeyPattern(keyPattern); err != nil {
+		return nil, fmt.Errorf("metric %s: %w", metric, err)
 	}
 	out := make(map[string]int64, len(tenants))
 	cmds := make([]*redis.StringCmd, 0, min(len(tenants), r.batch))
@@ -71,7 +99,7 @@ func (r *RedisCounterSource) ReadAll(ctx context.Context, metric, keyPattern, da
 			cmds = append(cmds, pipe.Get(ctx, CounterKey(keyPattern, t, date)))
 		}
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) && !isServerError(err) {
-			return nil, fmt.Errorf("metric %s: read %d counters for %s: %w", metric, len(batch), date, err)
+			return nil, fmt.Errorf("redis: metric %s: read %d counters for %s: %w", metric, len(batch), date, err)
 		}
 		for i, cmd := range cmds {
 			s, err := cmd.Result()
@@ -80,11 +108,11 @@ func (r *RedisCounterSource) ReadAll(ctx context.Context, metric, keyPattern, da
 				out[batch[i]] = 0
 				continue
 			case err != nil:
-				return nil, fmt.Errorf("metric %s: key %s: %w", metric, cmd.Args()[1], err)
+				return nil, fmt.Errorf("redis: metric %s: key %s: %w", metric, cmd.Args()[1], err)
 			}
 			n, err := strconv.ParseInt(s, 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("metric %s: key %s holds %q, not an integer", metric, cmd.Args()[1], s)
+				return nil, fmt.Errorf("redis: metric %s: key %s holds %q, not an integer", metric, cmd.Args()[1], s)
 			}
 			out[batch[i]] = n
 		}

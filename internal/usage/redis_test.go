@@ -81,18 +81,22 @@ func TestReadAllErrors(t *testing.T) {
 		tenants       []string
 		want          string
 	}{
+		// What Redis held is reported as coming from Redis...
 		{"not an integer", DefaultKeyPattern("forecasts"), []string{"ok", "bad"},
-			`metric forecasts: key usage_daily:bad:forecasts:2025-01-19 holds "12abc", not an integer`},
+			`redis: metric forecasts: key usage_daily:bad:forecasts:2025-01-19 holds "12abc", not an integer`},
 		{"wrong type", DefaultKeyPattern("forecasts"), []string{"hash"},
-			"metric forecasts: key usage_daily:hash:forecasts:2025-01-19: WRONGTYPE"},
+			"redis: metric forecasts: key usage_daily:hash:forecasts:2025-01-19: WRONGTYPE"},
+		// ...a bad pattern is the policy's fault, found before Redis is asked.
 		{"no tenant placeholder", "usage_daily:forecasts:{date}", []string{"ok"},
 			`metric forecasts: key pattern "usage_daily:forecasts:{date}" has no {tenant} placeholder`},
+		{"unknown placeholder", "usage_daily:{tenant}:{metric}:{date}", []string{"ok"},
+			`metric forecasts: key pattern "usage_daily:{tenant}:{metric}:{date}" has the unknown placeholder {metric}: only {tenant} and {date} are replaced`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := src.ReadAll(ctx, "forecasts", tt.pattern, "2025-01-19", tt.tenants)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to start with %q", err, tt.want)
 			}
 		})
 	}
@@ -110,8 +114,10 @@ func TestReadAllRedisDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = src.ReadAll(testCtx(t), "api_calls", DefaultKeyPattern("api_calls"), "2025-01-19", []string{"t1"})
-	if err == nil || !strings.Contains(err.Error(), "metric api_calls: read 1 counters for 2025-01-19") {
-		t.Errorf("err = %v, want a wrapped connection error", err)
+	// The message says which service failed, then what was being done.
+	const want = "redis: metric api_calls: read 1 counters for 2025-01-19: dial tcp " // + addr: connect: connection refused
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "connection refused") {
+		t.Errorf("err = %v, want %q...connection refused", err, want)
 	}
 	if err := r.Start(); err != nil {
 		t.Fatal(err)
@@ -237,4 +243,48 @@ func TestReadAllCluster(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ReadAll over the cluster = %v, want %v", got, want)
 	}
+}
+
+func TestCheckKeyPattern(t *testing.T) {
+	for _, tc := range []struct{ pattern, want string }{
+		{"usage_daily:{tenant}:api_calls:{date}", ""},
+		{"{tenant}", ""},
+		{"c:{tenant}:{tenant}:{date}", ""},
+		{"c:{date}", `key pattern "c:{date}" has no {tenant} placeholder`},
+		{"c:{tenant}:{metric}:{date}", `key pattern "c:{tenant}:{metric}:{date}" has the unknown placeholder {metric}: only {tenant} and {date} are replaced`},
+		{"c:{Tenant}:{tenant}", `key pattern "c:{Tenant}:{tenant}" has the unknown placeholder {Tenant}: only {tenant} and {date} are replaced`},
+		{"c:{}:{tenant}", `key pattern "c:{}:{tenant}" has the unknown placeholder {}: only {tenant} and {date} are replaced`},
+		{"c:{tenant}:{date", `key pattern "c:{tenant}:{date" has an unmatched "{": only {tenant} and {date} are replaced`},
+		{"c:{tenant}}", `key pattern "c:{tenant}}" has an unmatched "}": only {tenant} and {date} are replaced`},
+		{"c:{{tenant}}", `key pattern "c:{{tenant}}" has an unmatched "{": only {tenant} and {date} are replaced`},
+	} {
+		err := CheckKeyPattern(tc.pattern)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("CheckKeyPattern(%q) = %q, want %q", tc.pattern, got, tc.want)
+		}
+	}
+}
+
+// FuzzCheckKeyPattern: a pattern CheckKeyPattern accepts fills to a key with
+// no brace left (no placeholder is used literally) that differs per tenant.
+func FuzzCheckKeyPattern(f *testing.F) {
+	for _, seed := range []string{"usage_daily:{tenant}:api_calls:{date}", "{tenant}", "c:{metric}:{tenant}", "{{tenant}}", "}{tenant}{", "{date}{tenant}{date}"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, pattern string) {
+		if CheckKeyPattern(pattern) != nil {
+			return
+		}
+		a, b := CounterKey(pattern, "tenant-a", "2025-01-19"), CounterKey(pattern, "tenant-b", "2025-01-19")
+		if strings.ContainsAny(a, "{}") {
+			t.Errorf("accepted %q fills to %q, which still holds a brace", pattern, a)
+		}
+		if a == b {
+			t.Errorf("accepted %q gives two tenants the same key %q", pattern, a)
+		}
+	})
 }
