@@ -18,6 +18,7 @@ package v1alpha1_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -86,6 +88,21 @@ func expectInvalid(err error, fragments ...string) {
 	}
 }
 
+// expectCause asserts the API server rejected the object as Invalid with
+// exactly one cause: the field and, after "Invalid value: ", the message
+// (which starts with the offending value when the field is a scalar).
+func expectCause(err error, field, message string) {
+	GinkgoHelper()
+	Expect(err).To(HaveOccurred(), "the API server accepted an invalid object")
+	Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want 422 Invalid, got: %v", err)
+	var status apierrors.APIStatus
+	Expect(errors.As(err, &status)).To(BeTrue())
+	Expect(status.Status().Details).NotTo(BeNil())
+	Expect(status.Status().Details.Causes).To(ConsistOf(metav1.StatusCause{
+		Type: metav1.CauseTypeFieldValueInvalid, Field: field, Message: "Invalid value: " + message,
+	}), "the whole error: %v", err)
+}
+
 var _ = Describe("SubscriptionPolicy admission", func() {
 	ctx := context.Background()
 
@@ -108,45 +125,18 @@ var _ = Describe("SubscriptionPolicy admission", func() {
 		Entry("duplicate feature name", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Features = append(p.Spec.Features, p.Spec.Features[0])
 		}, "spec.features[1]", "Duplicate value"),
-		Entry("minimumTier names no declared tier", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Features[0].MinimumTier = "premium"
-		}, "spec.features[].minimumTier must name a tier declared in spec.tiers"),
-		Entry("limit key names no declared metric", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Tiers[0].Limits["ovens"] = 3
-		}, "spec.tiers[].limits keys must name metrics declared in spec.metrics"),
-		Entry("negative limit", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Tiers[0].Limits["products"] = -1
-		}, "spec.tiers[0].limits", "must be non-negative"),
-		Entry("warningPercent not below criticalPercent", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Thresholds.WarningPercent = 95
-		}, "spec.thresholds", "warningPercent must be less than criticalPercent"),
 		Entry("criticalPercent above 100", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Thresholds.CriticalPercent = 120
 		}, "spec.thresholds.criticalPercent", "less than or equal to 100"),
-		Entry("warningDays not above criticalDays", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Thresholds.WarningDays = 7
-		}, "spec.thresholds", "warningDays must be greater than criticalDays"),
 		Entry("negative criticalDays", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Thresholds.CriticalDays = ptr.To[int32](-1)
 		}, "spec.thresholds.criticalDays", "greater than or equal to 0"),
-		Entry("metric with two sources", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Metrics[0].RedisCounter = &subv1.RedisCounterSource{}
-		}, "spec.metrics[0]", "exactly one of postgres or redisCounter"),
-		Entry("metric with no source", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Metrics[0].Postgres = nil
-		}, "spec.metrics[0]", "exactly one of postgres or redisCounter"),
-		Entry("redis key pattern without {date}", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Metrics[8].RedisCounter.KeyPattern = "storage:{tenant}"
-		}, "spec.metrics[8].redisCounter.keyPattern", "must contain {tenant} and {date}"),
 		Entry("schedule that is not cron", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Snapshot.Schedule = "every day at two"
 		}, "spec.snapshot.schedule"),
 		Entry("schedule with six fields", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Snapshot.Schedule = "0 0 2 * * *"
 		}, "spec.snapshot.schedule"),
-		Entry("retentionDays below minHistoryDays", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Snapshot.RetentionDays = 5
-		}, "spec.snapshot", "retentionDays must be at least minHistoryDays"),
 		Entry("retentionDays above 400", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Snapshot.RetentionDays = 401
 		}, "spec.snapshot.retentionDays", "less than or equal to 400"),
@@ -162,29 +152,107 @@ var _ = Describe("SubscriptionPolicy admission", func() {
 		Entry("route path not starting with /", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Features[0].Routes[0].Path = "api/v1"
 		}, "spec.features[0].routes[0].path"),
-		Entry("messages without English", func(p *subv1.SubscriptionPolicy) {
-			delete(p.Spec.Features[0].Messages, "en")
-		}, "spec.features[0].messages", "must include en"),
-		Entry("messages keyed by a non-language", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Features[0].Messages["Spanish!"] = p.Spec.Features[0].Messages["es"]
-		}, "spec.features[0].messages", "must be language codes"),
-		Entry("ROI maximum below minimum", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Features[0].ROIEstimate.MonthlySavingsMax = 10
-		}, "spec.features[0].roiEstimate", "monthlySavingsMax must be >= monthlySavingsMin"),
-		Entry("gateway enabled without upstream", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Gateway.Upstream = ""
-		}, "spec.gateway", "upstream is required when the gateway is enabled"),
-		Entry("JWT with both a secret and a JWKS URL", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Gateway.TenantIdentity.JWT.JWKSURL = "https://auth.example/jwks.json"
-		}, "spec.gateway.tenantIdentity.jwt", "exactly one of secretRef or jwksURL"),
-		Entry("jwtClaim identity without JWT settings", func(p *subv1.SubscriptionPolicy) {
-			p.Spec.Gateway.TenantIdentity.JWT = nil
-		}, "spec.gateway.tenantIdentity", "jwt is required when from is jwtClaim"),
 		Entry("no tiers", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Tiers = nil
 			p.Spec.Features = nil
 		}, "spec.tiers"),
 	)
+
+	// Every CEL rule: the cause names the field to fix (fieldPath) and the
+	// message names the offending item and value (messageExpression), exactly.
+	// Numeric rules name the field only: see the note on SubscriptionPolicySpec.
+	DescribeTable("CEL rules name the offending path and value",
+		func(edit func(p *subv1.SubscriptionPolicy), field, message string) {
+			p := samplePolicy(newNamespace())
+			edit(p)
+			expectCause(kube.Client.Create(ctx, p), field, message)
+		},
+		Entry("minimumTier names no declared tier", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Features = append(p.Spec.Features, subv1.Feature{Name: "reports", MinimumTier: "premium"})
+		}, "spec.features",
+			"spec.features[].minimumTier: feature reports needs tier premium, which spec.tiers does not declare"),
+		Entry("limit key names no declared metric", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Tiers[1].Limits["ovens"] = 3
+		}, "spec.tiers",
+			"spec.tiers[].limits: tier professional has a limit for ovens, which spec.metrics does not declare"),
+		Entry("negative limit", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Tiers[0].Limits["products"] = -1
+		}, "spec.tiers[0].limits", "spec.tiers[].limits values must be non-negative: the limit for products is negative"),
+		Entry("warningPercent not below criticalPercent", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Thresholds.WarningPercent = 95
+		}, "spec.thresholds.warningPercent", "spec.thresholds.warningPercent must be less than criticalPercent"),
+		Entry("warningDays not above criticalDays", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Thresholds.WarningDays = 7
+		}, "spec.thresholds.warningDays", "spec.thresholds.warningDays must be greater than criticalDays"),
+		Entry("metric with two sources", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Metrics[0].RedisCounter = &subv1.RedisCounterSource{}
+		}, "spec.metrics[0]", "spec.metrics[]: metric products sets both postgres and redisCounter; keep one"),
+		Entry("metric with no source", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Metrics[0].Postgres = nil
+		}, "spec.metrics[0]", "spec.metrics[]: metric products needs a source: set postgres or redisCounter"),
+		Entry("redis key pattern without {date}", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Metrics[8].RedisCounter.KeyPattern = "storage:{tenant}"
+		}, "spec.metrics[8].redisCounter.keyPattern", `"storage:{tenant}": spec.metrics[].redisCounter.keyPattern must contain {tenant} and {date}`),
+		Entry("redis key pattern with an unknown placeholder", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Metrics[8].RedisCounter.KeyPattern = "usage_daily:{tenant}:{metric}:{date}"
+		}, "spec.metrics[8].redisCounter.keyPattern",
+			"spec.metrics[].redisCounter.keyPattern of metric storage_mb: unknown placeholder {metric} in usage_daily:{tenant}:{metric}:{date}; only {tenant} and {date} are replaced"),
+		Entry("redis key pattern with a stray brace", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Metrics[8].RedisCounter.KeyPattern = "usage_daily:{tenant}:{date}}"
+		}, "spec.metrics[8].redisCounter.keyPattern",
+			"spec.metrics[].redisCounter.keyPattern of metric storage_mb: unmatched { or } in usage_daily:{tenant}:{date}}; only {tenant} and {date} are replaced"),
+		Entry("retentionDays below minHistoryDays", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Snapshot.RetentionDays = 5
+		}, "spec.snapshot.retentionDays", "spec.snapshot.retentionDays must be at least minHistoryDays"),
+		Entry("time zone Local", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Snapshot.TimeZone = "Local"
+		}, "spec.snapshot.timeZone",
+			`"Local": spec.snapshot.timeZone must name an IANA zone such as UTC or Europe/Madrid, not Local (the zone of whichever node the operator runs on)`),
+		Entry("messages without English", func(p *subv1.SubscriptionPolicy) {
+			delete(p.Spec.Features[0].Messages, "en")
+		}, "spec.features[0].messages", "spec.features[].messages must include en, the fallback language"),
+		Entry("messages keyed by a non-language", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Features[0].Messages["Spanish!"] = p.Spec.Features[0].Messages["es"]
+		}, "spec.features[0].messages", "spec.features[].messages keys must be language codes such as en, es or eu, not Spanish!"),
+		Entry("ROI maximum below minimum", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Features[0].ROIEstimate.MonthlySavingsMax = 10
+		}, "spec.features[0].roiEstimate.monthlySavingsMax", "spec.features[].roiEstimate.monthlySavingsMax must be >= monthlySavingsMin"),
+		Entry("gateway enabled without upstream", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Gateway.Upstream = ""
+		}, "spec.gateway.upstream", "spec.gateway.upstream is required when the gateway is enabled"),
+		Entry("JWT with both a secret and a JWKS URL", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Gateway.TenantIdentity.JWT.JWKSURL = "https://auth.example/jwks.json"
+		}, "spec.gateway.tenantIdentity.jwt", "spec.gateway.tenantIdentity.jwt: set secretRef (HS256) or jwksURL (RS256/ES256), not both"),
+		Entry("JWT with neither a secret nor a JWKS URL", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Gateway.TenantIdentity.JWT = &subv1.JWTVerification{Issuer: "https://auth.example"}
+		}, "spec.gateway.tenantIdentity.jwt", "spec.gateway.tenantIdentity.jwt: set secretRef (HS256) or jwksURL (RS256/ES256)"),
+		Entry("jwtClaim identity without JWT settings", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Gateway.TenantIdentity.JWT = nil
+		}, "spec.gateway.tenantIdentity.jwt", "spec.gateway.tenantIdentity.jwt is required when from is jwtClaim"),
+	)
+
+	// Issue 11, row 7: enabled: false is omitted from the object, and a rule
+	// reading self.enabled without has() refused the whole gateway block.
+	It("accepts a gateway block without enabled, or with enabled: false, and no upstream", func() {
+		ns := newNamespace()
+		p := samplePolicy(ns)
+		p.Name = "gateway-off"
+		p.Spec.Gateway = &subv1.GatewaySpec{TenantIdentity: subv1.TenantIdentity{From: subv1.IdentityPath}}
+		Expect(kube.Client.Create(ctx, p)).To(Succeed())
+		got := &subv1.SubscriptionPolicy{}
+		Expect(kube.Client.Get(ctx, keyOf(p), got)).To(Succeed())
+		Expect(got.Spec.Gateway.Enabled).To(BeFalse())
+
+		// The same with enabled: false written out, as kubectl apply of a YAML file sends it.
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(subv1.GroupVersion.WithKind("SubscriptionPolicy"))
+		u.SetNamespace(ns)
+		u.SetName("gateway-off-explicit")
+		Expect(unstructured.SetNestedField(u.Object, []any{map[string]any{"name": "free"}}, "spec", "tiers")).To(Succeed())
+		Expect(unstructured.SetNestedField(u.Object, []any{map[string]any{"name": "api_calls", "redisCounter": map[string]any{}}}, "spec", "metrics")).To(Succeed())
+		Expect(unstructured.SetNestedField(u.Object, map[string]any{"enabled": false, "tenantIdentity": map[string]any{"from": "path"}}, "spec", "gateway")).To(Succeed())
+		Expect(kube.Client.Create(ctx, u)).To(Succeed())
+	})
 
 	It("applies the documented defaults", func() {
 		ns := newNamespace()
@@ -246,19 +314,27 @@ var _ = Describe("TenantUsage admission", func() {
 		Entry("tenantID that is not DNS-safe", func(tu *subv1.TenantUsage) { tu.Spec.TenantID = "Bakery_1" }, "spec.tenantID"),
 		Entry("tenantID longer than 63", func(tu *subv1.TenantUsage) { tu.Spec.TenantID = strings.Repeat("a", 64) }, "spec.tenantID"),
 		Entry("tier that is not a name", func(tu *subv1.TenantUsage) { tu.Spec.Tier = "Pro Plan" }, "spec.tier"),
+	)
+
+	DescribeTable("CEL rules name the offending path and value",
+		func(edit func(tu *subv1.TenantUsage), field, message string) {
+			tu := minimalTenant(newNamespace(), "bakery-1")
+			edit(tu)
+			expectCause(kube.Client.Create(ctx, tu), field, message)
+		},
 		Entry("negative limit override", func(tu *subv1.TenantUsage) {
 			tu.Spec.LimitOverrides = map[string]int64{"products": -5}
-		}, "spec.limitOverrides", "must be non-negative"),
+		}, "spec.limitOverrides", "spec.limitOverrides values must be non-negative: the override for products is negative"),
 		Entry("limit override keyed by a non-metric", func(tu *subv1.TenantUsage) {
 			tu.Spec.LimitOverrides = map[string]int64{"Products!": 5}
-		}, "spec.limitOverrides", "keys must be metric names"),
+		}, "spec.limitOverrides", "spec.limitOverrides keys must be metric names, not Products!"),
 	)
 
 	It("keeps tenantID immutable", func() {
 		tu := minimalTenant(newNamespace(), "bakery-2")
 		Expect(kube.Client.Create(ctx, tu)).To(Succeed())
 		tu.Spec.TenantID = "bakery-3"
-		expectInvalid(kube.Client.Update(ctx, tu), "spec.tenantID", "spec.tenantID is immutable")
+		expectCause(kube.Client.Update(ctx, tu), "spec.tenantID", `"bakery-3": spec.tenantID is immutable`)
 	})
 })
 

@@ -28,10 +28,18 @@ import (
 //   - Postgres queries are checked when they run (column count and types), and a
 //     failing query is named in the SnapshotSucceeded condition.
 
+// Cross-field rules sit on the object that holds every field they compare:
+// CEL sees only self. Their fieldPath names the field to fix; it cannot hold a
+// list index, so the messageExpression names the item (feature, tier, metric)
+// and the offending value. Message expressions may not print numbers:
+// string(int) has no size bound, and the API server refuses a CRD whose
+// estimated message cost is unbounded; numeric rules name the field instead.
+// Each rule keeps a static message, used if its expression fails.
+
 // SubscriptionPolicySpec declares plan tiers, usage metrics, gated features,
 // forecast thresholds, the snapshot schedule and the bundled gateway.
-// +kubebuilder:validation:XValidation:rule="!has(self.features) || self.features.all(f, self.tiers.exists(t, t.name == f.minimumTier))",message="spec.features[].minimumTier must name a tier declared in spec.tiers"
-// +kubebuilder:validation:XValidation:rule="self.tiers.all(t, !has(t.limits) || t.limits.all(k, self.metrics.exists(m, m.name == k)))",message="spec.tiers[].limits keys must name metrics declared in spec.metrics"
+// +kubebuilder:validation:XValidation:rule="!has(self.features) || self.features.all(f, self.tiers.exists(t, t.name == f.minimumTier))",fieldPath=".features",message="spec.features[].minimumTier must name a tier declared in spec.tiers",messageExpression=`'spec.features[].minimumTier: feature ' + self.features[self.features.map(f, self.tiers.exists(t, t.name == f.minimumTier)).indexOf(false)].name + ' needs tier ' + self.features[self.features.map(f, self.tiers.exists(t, t.name == f.minimumTier)).indexOf(false)].minimumTier + ', which spec.tiers does not declare'`
+// +kubebuilder:validation:XValidation:rule="self.tiers.all(t, !has(t.limits) || t.limits.all(k, self.metrics.exists(m, m.name == k)))",fieldPath=".tiers",message="spec.tiers[].limits keys must name metrics declared in spec.metrics",messageExpression=`'spec.tiers[].limits: tier ' + self.tiers[self.tiers.map(t, !has(t.limits) || t.limits.all(k, self.metrics.exists(m, m.name == k))).indexOf(false)].name + ' has a limit for ' + self.tiers[self.tiers.map(t, !has(t.limits) || t.limits.all(k, self.metrics.exists(m, m.name == k))).indexOf(false)].limits.filter(k, !self.metrics.exists(m, m.name == k))[0] + ', which spec.metrics does not declare'`
 type SubscriptionPolicySpec struct {
 	// Tiers are the plans, ordered from lowest to highest. A tenant on a tier
 	// may use every feature whose minimumTier is at or below its own tier.
@@ -108,7 +116,7 @@ type Tier struct {
 	// absent is unlimited on this tier.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=32
-	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k] >= 0)",message="spec.tiers[].limits values must be non-negative"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k] >= 0)",message="spec.tiers[].limits values must be non-negative",messageExpression=`'spec.tiers[].limits values must be non-negative: the limit for ' + self.filter(k, self[k] < 0)[0] + ' is negative'`
 	Limits map[string]int64 `json:"limits,omitempty"`
 }
 
@@ -128,7 +136,8 @@ type Price struct {
 }
 
 // Metric is one usage metric and where its daily value comes from.
-// +kubebuilder:validation:XValidation:rule="has(self.postgres) != has(self.redisCounter)",message="spec.metrics[]: exactly one of postgres or redisCounter must be set"
+// +kubebuilder:validation:XValidation:rule="has(self.postgres) != has(self.redisCounter)",message="spec.metrics[]: exactly one of postgres or redisCounter must be set",messageExpression=`'spec.metrics[]: metric ' + self.name + (has(self.postgres) ? ' sets both postgres and redisCounter; keep one' : ' needs a source: set postgres or redisCounter')`
+// +kubebuilder:validation:XValidation:rule="!has(self.redisCounter) || !has(self.redisCounter.keyPattern) || self.redisCounter.keyPattern.matches('^([^{}]|[{]tenant[}]|[{]date[}])*$')",fieldPath=".redisCounter.keyPattern",message="spec.metrics[].redisCounter.keyPattern may only use the placeholders {tenant} and {date}",messageExpression=`'spec.metrics[].redisCounter.keyPattern of metric ' + self.name + ': ' + (self.redisCounter.keyPattern.findAll('[{][^{}]*[}]').exists(p, p != '{tenant}' && p != '{date}') ? 'unknown placeholder ' + self.redisCounter.keyPattern.findAll('[{][^{}]*[}]').filter(p, p != '{tenant}' && p != '{date}')[0] : 'unmatched { or }') + ' in ' + self.redisCounter.keyPattern + '; only {tenant} and {date} are replaced'`
 type Metric struct {
 	// Name identifies the metric in limits, history keys and forecasts (for example "products").
 	// +required
@@ -169,10 +178,13 @@ type PostgresSource struct {
 
 // RedisCounterSource reads one Redis string counter per tenant and day.
 type RedisCounterSource struct {
-	// KeyPattern is the counter's key with the placeholders {tenant} and {date}
-	// (YYYY-MM-DD in the policy's time zone). Defaults to
+	// KeyPattern is the counter's key with the placeholders {tenant} and {date};
+	// no other placeholder is allowed. Defaults to
 	// "usage_daily:{tenant}:<metric name>:{date}", the key the gateway increments
-	// for api_calls.
+	// for api_calls. The snapshot reads the counter of the PREVIOUS day, the last
+	// complete one: the run at 02:00 on 2025-01-20 reads {date} = 2025-01-19 and
+	// stores the value under 2025-01-20. {date} is YYYY-MM-DD in
+	// spec.snapshot.timeZone (default UTC), the zone the gateway counts in.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:XValidation:rule="self.contains('{tenant}') && self.contains('{date}')",message="spec.metrics[].redisCounter.keyPattern must contain {tenant} and {date}"
@@ -213,7 +225,7 @@ type Feature struct {
 	// "en", "es", "eu"). "en" is required: it is the fallback language.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=16
-	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$'))",message="spec.features[].messages keys must be language codes such as en, es or eu"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$'))",message="spec.features[].messages keys must be language codes such as en, es or eu",messageExpression=`'spec.features[].messages keys must be language codes such as en, es or eu, not ' + self.filter(k, !k.matches('^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$'))[0]`
 	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || 'en' in self",message="spec.features[].messages must include en, the fallback language"
 	Messages map[string]FeatureMessage `json:"messages,omitempty"`
 }
@@ -239,7 +251,7 @@ type Route struct {
 }
 
 // ROIEstimate is an estimated monthly saving, in whole currency units.
-// +kubebuilder:validation:XValidation:rule="self.monthlySavingsMax >= self.monthlySavingsMin",message="spec.features[].roiEstimate.monthlySavingsMax must be >= monthlySavingsMin"
+// +kubebuilder:validation:XValidation:rule="self.monthlySavingsMax >= self.monthlySavingsMin",fieldPath=".monthlySavingsMax",message="spec.features[].roiEstimate.monthlySavingsMax must be >= monthlySavingsMin"
 type ROIEstimate struct {
 	// MonthlySavingsMin is the low end of the estimated monthly saving, in
 	// whole units of currency; shown as roi_estimate.monthly_savings_min.
@@ -314,8 +326,8 @@ type Benefit struct {
 // Thresholds decide a metric's status: critical when usage reaches
 // criticalPercent or the breach is at most criticalDays away; warning when usage
 // reaches warningPercent or the breach is at most warningDays away; else safe.
-// +kubebuilder:validation:XValidation:rule="!has(self.warningPercent) || !has(self.criticalPercent) || self.warningPercent < self.criticalPercent",message="spec.thresholds.warningPercent must be less than criticalPercent"
-// +kubebuilder:validation:XValidation:rule="!has(self.warningDays) || !has(self.criticalDays) || self.warningDays > self.criticalDays",message="spec.thresholds.warningDays must be greater than criticalDays"
+// +kubebuilder:validation:XValidation:rule="!has(self.warningPercent) || !has(self.criticalPercent) || self.warningPercent < self.criticalPercent",fieldPath=".warningPercent",message="spec.thresholds.warningPercent must be less than criticalPercent"
+// +kubebuilder:validation:XValidation:rule="!has(self.warningDays) || !has(self.criticalDays) || self.warningDays > self.criticalDays",fieldPath=".warningDays",message="spec.thresholds.warningDays must be greater than criticalDays"
 type Thresholds struct {
 	// WarningPercent: a metric whose usage is at least this percentage of its
 	// limit is warning. Must be less than criticalPercent.
@@ -334,7 +346,7 @@ type Thresholds struct {
 	CriticalPercent int32 `json:"criticalPercent,omitempty"`
 
 	// WarningDays: a metric predicted to reach its limit within this many days
-	// is warning. Must be greater than criticalDays.
+	// is warning; 0 turns this rule off. Must be greater than criticalDays.
 	// +optional
 	// +kubebuilder:default=14
 	// +kubebuilder:validation:Minimum=0
@@ -342,8 +354,8 @@ type Thresholds struct {
 	WarningDays int32 `json:"warningDays,omitempty"`
 
 	// CriticalDays: a metric predicted to reach its limit within this many days
-	// is critical. 0 makes a metric critical by days only once its limit is
-	// reached; omit the field for the default.
+	// is critical. 0 turns this rule off (a metric is still critical once its
+	// limit is reached); omitting the field gives the default.
 	// +optional
 	// +kubebuilder:default=7
 	// +kubebuilder:validation:Minimum=0
@@ -371,7 +383,7 @@ type ForecastSpec struct {
 }
 
 // SnapshotSpec schedules the daily usage snapshot.
-// +kubebuilder:validation:XValidation:rule="!has(self.retentionDays) || !has(self.minHistoryDays) || self.retentionDays >= self.minHistoryDays",message="spec.snapshot.retentionDays must be at least minHistoryDays"
+// +kubebuilder:validation:XValidation:rule="!has(self.retentionDays) || !has(self.minHistoryDays) || self.retentionDays >= self.minHistoryDays",fieldPath=".retentionDays",message="spec.snapshot.retentionDays must be at least minHistoryDays"
 type SnapshotSpec struct {
 	// Schedule is a 5-field cron expression or a macro such as @daily. Only its
 	// shape is checked at admission; the controller parses it and reports an
@@ -382,12 +394,17 @@ type SnapshotSpec struct {
 	// +kubebuilder:validation:Pattern=`^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,?LW-]+ +[0-9A-Za-z*/,-]+ +[0-9A-Za-z*/,?L#-]+)$`
 	Schedule string `json:"schedule,omitempty"`
 
-	// TimeZone is the IANA time zone of the schedule and of the calendar date
-	// under which a snapshot is stored. Checked by the controller.
+	// TimeZone is the IANA time zone (for example "Europe/Madrid") of the
+	// schedule, of the date a snapshot is stored under, of the {date} of Redis
+	// counters and of the gateway's daily quota. "Local" is refused: the
+	// operator and the gateway would each use the zone of whatever node they
+	// run on. A name missing from the time zone database stalls the policy
+	// (Ready=False, reason InvalidSpec).
 	// +optional
 	// +kubebuilder:default=UTC
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+/-]+$`
+	// +kubebuilder:validation:XValidation:rule="self != 'Local'",message="spec.snapshot.timeZone must name an IANA zone such as UTC or Europe/Madrid, not Local (the zone of whichever node the operator runs on)"
 	TimeZone string `json:"timeZone,omitempty"`
 
 	// RetentionDays is how many days of history are kept.
@@ -451,8 +468,11 @@ const (
 	IdentityTrustedHeader IdentitySource = "trustedHeader"
 )
 
+// enabled: false is omitted from the object (omitempty), so the rule below
+// must guard self.enabled with has().
+
 // GatewaySpec configures the bundled gateway.
-// +kubebuilder:validation:XValidation:rule="!self.enabled || has(self.upstream)",message="spec.gateway.upstream is required when the gateway is enabled"
+// +kubebuilder:validation:XValidation:rule="!has(self.enabled) || !self.enabled || has(self.upstream)",fieldPath=".upstream",message="spec.gateway.upstream is required when the gateway is enabled"
 type GatewaySpec struct {
 	// Enabled deploys the gateway; false removes it.
 	// +optional
@@ -499,7 +519,7 @@ type GatewaySpec struct {
 }
 
 // TenantIdentity configures tenant identification at the gateway.
-// +kubebuilder:validation:XValidation:rule="!has(self.from) || self.from != 'jwtClaim' || has(self.jwt)",message="spec.gateway.tenantIdentity.jwt is required when from is jwtClaim"
+// +kubebuilder:validation:XValidation:rule="!has(self.from) || self.from != 'jwtClaim' || has(self.jwt)",fieldPath=".jwt",message="spec.gateway.tenantIdentity.jwt is required when from is jwtClaim"
 type TenantIdentity struct {
 	// From is jwtClaim (verified bearer token), path ({tenant} in the route) or
 	// trustedHeader (a header set by an authenticating proxy).
@@ -526,7 +546,7 @@ type TenantIdentity struct {
 }
 
 // JWTVerification verifies bearer tokens with a shared secret (HS256) or a JWKS (RS256/ES256).
-// +kubebuilder:validation:XValidation:rule="has(self.secretRef) != has(self.jwksURL)",message="spec.gateway.tenantIdentity.jwt: exactly one of secretRef or jwksURL must be set"
+// +kubebuilder:validation:XValidation:rule="has(self.secretRef) != has(self.jwksURL)",message="spec.gateway.tenantIdentity.jwt: exactly one of secretRef or jwksURL must be set",messageExpression=`'spec.gateway.tenantIdentity.jwt: ' + (has(self.secretRef) ? 'set secretRef (HS256) or jwksURL (RS256/ES256), not both' : 'set secretRef (HS256) or jwksURL (RS256/ES256)')`
 type JWTVerification struct {
 	// SecretRef names a Secret in the policy's namespace holding the HS256 key.
 	// +optional

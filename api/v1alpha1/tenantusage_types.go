@@ -46,8 +46,8 @@ type TenantUsageSpec struct {
 	// a negotiated contract). Keys must be metrics of the policy.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=32
-	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k] >= 0)",message="spec.limitOverrides values must be non-negative"
-	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z][a-z0-9_]{0,62}$'))",message="spec.limitOverrides keys must be metric names"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k] >= 0)",message="spec.limitOverrides values must be non-negative",messageExpression=`'spec.limitOverrides values must be non-negative: the override for ' + self.filter(k, self[k] < 0)[0] + ' is negative'`
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z][a-z0-9_]{0,62}$'))",message="spec.limitOverrides keys must be metric names",messageExpression=`'spec.limitOverrides keys must be metric names, not ' + self.filter(k, !k.matches('^[a-z][a-z0-9_]{0,62}$'))[0]`
 	LimitOverrides map[string]int64 `json:"limitOverrides,omitempty"`
 
 	// Suspend stops snapshots for this tenant; its history and forecast are kept.

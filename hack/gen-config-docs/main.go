@@ -84,6 +84,10 @@ func Render(dir string) ([]byte, error) {
 	b.WriteString("descriptions, for example `kubectl explain subpol.spec.snapshot`.\n\n")
 	b.WriteString("Paths use `[]` for list items and `{key}` for map values. Rules marked *CEL* are\n")
 	b.WriteString("checked at admission; a request that breaks one is rejected with the message shown.\n\n")
+	b.WriteString("Dates and days are calendar dates in the policy's `spec.snapshot.timeZone` (default\n")
+	b.WriteString("`UTC`; `Local` is refused). A snapshot stores today's values under today's date, except\n")
+	b.WriteString("Redis daily counters (`redisCounter`), which are read for the **previous**, complete day:\n")
+	b.WriteString("the run at 02:00 on 2025-01-20 reads the counters of 2025-01-19.\n\n")
 	for _, crd := range crds {
 		fmt.Fprintf(&b, "- [%s](#%s)\n", crd.Spec.Names.Kind, strings.ToLower(crd.Spec.Names.Kind))
 	}

@@ -154,6 +154,8 @@ func TestDescriptionsSayWhatTheFieldIs(t *testing.T) {
 		{path: "spec.thresholds.criticalDays", want: []string{"within this many days", "critical"}, not: []string{"pointer"}},
 		{path: "spec.tenantDiscovery.postgres.query", want: []string{"tenant ID", "tier"}, not: []string{"Tenants without a row get 0", "count(*)"}},
 		{path: "spec.metrics[].postgres.query", want: []string{"Tenants without a row get 0"}},
+		{path: "spec.metrics[].redisCounter.keyPattern", want: []string{"PREVIOUS day", "spec.snapshot.timeZone", "no other placeholder"}},
+		{path: "spec.snapshot.timeZone", want: []string{`"Local" is refused`}},
 	} {
 		row := rowOf(tc.path)
 		for _, w := range tc.want {
