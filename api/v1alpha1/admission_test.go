@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -339,6 +340,22 @@ var _ = Describe("TenantUsage admission", func() {
 })
 
 var _ = Describe("kubectl", func() {
+	// Issue 11, row 3: what users read. The schema walk in hack/gen-config-docs
+	// checks every field; this checks that kubectl shows it.
+	It("explains every threshold, and discovery's query as (tenant_id, tier)", func() {
+		Eventually(func(g Gomega) {
+			out, err := kube.Kubectl("explain", "subscriptionpolicy.spec.thresholds", "--recursive=false")
+			g.Expect(err).NotTo(HaveOccurred(), out)
+			g.Expect(out).To(ContainSubstring("criticalDays"))
+			g.Expect(out).NotTo(ContainSubstring("<no description>"))
+			g.Expect(out).NotTo(ContainSubstring("pointer"))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		out, err := kube.Kubectl("explain", "subscriptionpolicy.spec.tenantDiscovery.postgres.query")
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(out).To(ContainSubstring("tier"))
+		Expect(out).NotTo(ContainSubstring("Tenants without a row get 0"))
+	})
+
 	It("applies config/samples and prints the dashboard columns", func() {
 		out, err := kube.Kubectl("apply", "-f", filepath.Join(testenv.RepoRoot(), "config", "samples"))
 		Expect(err).NotTo(HaveOccurred(), out)
