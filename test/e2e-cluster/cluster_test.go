@@ -424,6 +424,6 @@ var _ = Describe("the operator installed with kubectl apply -k config/default", 
 		time.Sleep(time.Until(next.Add(30 * time.Second)))
 		after, err := snapshotRuns(all)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(after - before).To(BeNumerically("==", 1), "runs across both replicas for the scheduled time %s", next.Format(time.TimeOnly))
+		Expect(after-before).To(BeNumerically("==", 1), "runs across both replicas for the scheduled time %s", next.Format(time.TimeOnly))
 	})
 })

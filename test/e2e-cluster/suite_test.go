@@ -62,7 +62,7 @@ const (
 
 var (
 	kubeconfig, kubectlBin, kustomizeBin, image, hostIP, repoRoot string
-	redisURL, databaseURL                                        string
+	redisURL, databaseURL                                         string
 )
 
 // env returns a required environment variable, failing with how to set it.
