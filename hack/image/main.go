@@ -54,6 +54,9 @@ import (
 // nonroot is the uid and gid the programs run as (the manifests set the same).
 const nonroot = 65532
 
+// owner of every file but /home/nonroot.
+const root = "root"
+
 type options struct {
 	binDir     string
 	programs   []string
@@ -297,7 +300,7 @@ func layerTar(files []file, mtime time.Time) ([]byte, error) {
 	tw := tar.NewWriter(&buf)
 	for _, n := range names {
 		f := entries[n]
-		h := &tar.Header{Name: n, Mode: f.mode, ModTime: mtime, Uname: "root", Gname: "root", Format: tar.FormatPAX}
+		h := &tar.Header{Name: n, Mode: f.mode, ModTime: mtime, Uname: root, Gname: root, Format: tar.FormatPAX}
 		if f.dir {
 			h.Typeflag = tar.TypeDir
 			h.Name += "/"
@@ -353,7 +356,7 @@ func tarDir(dir, out string, mtime time.Time) error {
 		if err != nil {
 			return err
 		}
-		h := &tar.Header{Name: filepath.ToSlash(rel), ModTime: mtime, Uname: "root", Gname: "root", Format: tar.FormatPAX}
+		h := &tar.Header{Name: filepath.ToSlash(rel), ModTime: mtime, Uname: root, Gname: root, Format: tar.FormatPAX}
 		if st.IsDir() {
 			h.Typeflag, h.Mode, h.Name = tar.TypeDir, 0o755, h.Name+"/"
 			if err := tw.WriteHeader(h); err != nil {
