@@ -35,10 +35,6 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
-	// The image has no /usr/share/zoneinfo: the policy's IANA time zone (the day a
-	// daily counter belongs to) comes from the zone data embedded in the binary, as
-	// in the manager and usage-tracker (through internal/schedule).
-	_ "time/tzdata"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"

@@ -128,8 +128,11 @@ func snapshotRuns(podIPs map[string]string) (float64, error) {
 	total := 0.0
 	for name, ip := range podIPs {
 		code, body, err := get("http://" + ip + ":8080/metrics")
-		if err != nil || code != http.StatusOK {
-			return 0, fmt.Errorf("metrics of %s: %d %v", name, code, err)
+		if err != nil {
+			return 0, fmt.Errorf("metrics of %s: %w", name, err)
+		}
+		if code != http.StatusOK {
+			return 0, fmt.Errorf("metrics of %s: status %d", name, code)
 		}
 		for _, line := range strings.Split(body, "\n") {
 			if !strings.HasPrefix(line, "subscription_snapshot_runs_total{") || !strings.Contains(line, `policy="`+appNS+`/default"`) {
