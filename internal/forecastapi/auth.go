@@ -19,6 +19,7 @@ package forecastapi
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -33,6 +34,7 @@ import (
 	authnclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
 	authzclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
@@ -53,18 +55,24 @@ type access struct {
 	verb, resource, subresource, namespace, name string
 }
 
-func (a access) String() string {
-	res := a.resource + "." + subv1.GroupVersion.Group
+// what is the verb and resource, without namespace or name
+// ("get tenantusages.subscriptions.bakery-ia.io").
+func (a access) what() string {
 	if a.subresource != "" {
-		res = a.resource + "/" + a.subresource + "." + subv1.GroupVersion.Group
+		return a.verb + " " + a.resource + "/" + a.subresource + "." + subv1.GroupVersion.Group
 	}
+	return a.verb + " " + a.resource + "." + subv1.GroupVersion.Group
+}
+
+func (a access) String() string {
+	res := a.what()
 	if a.name != "" {
 		res += " " + a.name
 	}
 	if a.namespace == "" {
-		return a.verb + " " + res + " in all namespaces"
+		return res + " in all namespaces"
 	}
-	return fmt.Sprintf("%s %s in namespace %q", a.verb, res, a.namespace)
+	return fmt.Sprintf("%s in namespace %q", res, a.namespace)
 }
 
 // tokenKey identifies a token in the caches without keeping it.
@@ -108,9 +116,13 @@ type authorizer struct {
 	ttl       time.Duration
 	clock     clock.PassiveClock
 
-	identities *ttlCache[tokenKey, identity]
-	decisions  *ttlCache[decisionKey, decision]
-	flight     singleflight.Group // one review per token (or decision) at a time
+	identities *ttlCache[tokenKey, identity] // accepted tokens
+	// rejected holds tokens the API server rejected, for ttl: a garbage token
+	// sent again costs no review, and a flood of distinct ones evicts only
+	// other rejections, never an accepted caller's answer.
+	rejected  *ttlCache[tokenKey, identity]
+	decisions *ttlCache[decisionKey, decision]
+	flight    singleflight.Group // one review per token (or decision) at a time
 }
 
 // renewAfter is how long after an answer arrives its background renewal may
@@ -159,14 +171,18 @@ func cachedAnswer[K comparable, V any](a *authorizer, cache *ttlCache[K, V], key
 	return r.(V), nil
 }
 
-func newAuthorizer(cfg *rest.Config, audiences []string, ttl time.Duration, maxEntries int, clk clock.PassiveClock) (*authorizer, error) {
-	cfg = rest.CopyConfig(cfg)
-	// The hot path makes no API calls; the cold one must not be throttled by
-	// client-side rate limiting when many tokens arrive at once.
-	// (A negative QPS already means "no limit".)
-	if cfg.RateLimiter == nil && cfg.QPS >= 0 && cfg.QPS < 100 {
-		cfg.QPS, cfg.Burst = 100, max(cfg.Burst, 200)
+// newAuthorizer builds the review clients on a copy of cfg with their own
+// client-side token bucket (qps, burst), shared by TokenReviews and
+// SubjectAccessReviews. It replaces whatever cfg says: controller-runtime
+// leaves QPS at -1 (no client-side limit), and a flood of garbage tokens then
+// turned into as many TokenReviews as the API server would take.
+func newAuthorizer(cfg *rest.Config, audiences []string, ttl time.Duration, maxEntries int, qps float32, burst int, clk clock.PassiveClock) (*authorizer, error) {
+	if qps <= 0 || burst < 1 {
+		return nil, fmt.Errorf("forecastapi: review rate limit must be positive, got %v/s burst %d", qps, burst)
 	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = qps, burst
+	cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(qps, burst)
 	authn, err := authnclient.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("forecastapi: TokenReview client: %w", err)
@@ -179,6 +195,7 @@ func newAuthorizer(cfg *rest.Config, audiences []string, ttl time.Duration, maxE
 		tokens: authn.TokenReviews(), access: authz.SubjectAccessReviews(),
 		audiences: audiences, ttl: ttl, clock: clk,
 		identities: newTTLCache[tokenKey, identity](maxEntries),
+		rejected:   newTTLCache[tokenKey, identity](maxEntries),
 		decisions:  newTTLCache[decisionKey, decision](maxEntries),
 	}, nil
 }
@@ -217,16 +234,41 @@ func (s *Server) authorize(ctx context.Context, c *caller, a access) error {
 
 func (a *authorizer) authenticate(ctx context.Context, token string) (*caller, error) {
 	key := tokenKey(sha256.Sum256([]byte(token)))
+	if id, ok := a.rejected.get(key, a.clock.Now()); ok {
+		return nil, unauthenticated(id)
+	}
 	id, err := cachedAnswer(a, a.identities, key,
 		func() string { return "t" + string(key[:]) },
-		func() (identity, error) { return a.review(ctx, token) })
-	if err != nil {
-		return nil, internalError(CodeAuthUnavailable, "authenticating the token (TokenReview)", err)
-	}
-	if id.user == nil {
-		return nil, newError(http.StatusUnauthorized, CodeUnauthenticated, "invalid bearer token: %s", id.reason)
+		func() (identity, error) {
+			id, err := a.review(ctx, token)
+			if err == nil && id.user == nil {
+				// Kept apart from accepted tokens, and returned as an error
+				// so that cachedAnswer stores nothing in identities.
+				a.rejected.put(key, id, a.clock.Now(), a.ttl)
+				return id, rejectedToken(id)
+			}
+			return id, err
+		})
+	var rej rejectedToken
+	switch {
+	case errors.As(err, &rej):
+		return nil, unauthenticated(identity(rej))
+	case err != nil:
+		e := internalError(CodeAuthUnavailable, "authenticating the token (TokenReview)", err)
+		e.retry = 1
+		return nil, e
 	}
 	return &caller{key: key, user: *id.user}, nil
+}
+
+// rejectedToken is a TokenReview's "not authenticated" passed through
+// cachedAnswer as an error.
+type rejectedToken identity
+
+func (r rejectedToken) Error() string { return "token rejected: " + r.reason }
+
+func unauthenticated(id identity) error {
+	return newError(http.StatusUnauthorized, CodeUnauthenticated, "invalid bearer token: %s", id.reason)
 }
 
 // review asks the API server about a token. Rejections are answers (cached);
@@ -257,38 +299,64 @@ func (a *authorizer) review(ctx context.Context, token string) (identity, error)
 	return identity{user: &user}, nil
 }
 
-// authorize checks acc. For a named object it first asks about the whole
-// namespace: that answer covers every object in it, so a caller with a
-// namespace-wide Role needs one cached decision per namespace, not one per
-// tenant. Only when that is denied does it ask about the object (for Roles
-// with resourceNames).
-func (a *authorizer) authorize(ctx context.Context, c *caller, acc access) error {
+// allowed answers whether the caller may do acc. For a named object it first
+// asks about the whole namespace: that answer covers every object in it, so a
+// caller with a namespace-wide Role needs one cached decision per namespace,
+// not one per tenant. Only when that is denied does it ask about the object
+// (for Roles with resourceNames); a denial carries the namespace-wide reason,
+// which does not depend on the object.
+func (a *authorizer) allowed(ctx context.Context, c *caller, acc access) (decision, error) {
 	if c == nil {
-		return newError(http.StatusUnauthorized, CodeUnauthenticated, "missing bearer token")
+		return decision{}, newError(http.StatusUnauthorized, CodeUnauthenticated, "missing bearer token")
 	}
-	if acc.name != "" {
-		wide := acc
-		wide.name = ""
-		d, err := a.decide(ctx, c, wide)
-		if err != nil {
-			return err
-		}
-		if d.allowed {
-			return nil
-		}
+	if acc.name == "" {
+		return a.decide(ctx, c, acc)
 	}
-	d, err := a.decide(ctx, c, acc)
+	wide := acc
+	wide.name = ""
+	d, err := a.decide(ctx, c, wide)
+	if err != nil || d.allowed {
+		return d, err
+	}
+	named, err := a.decide(ctx, c, acc)
+	if err != nil || named.allowed {
+		return named, err
+	}
+	return d, nil
+}
+
+// authorize returns nil when the caller may do acc, a 403 otherwise.
+func (a *authorizer) authorize(ctx context.Context, c *caller, acc access) error {
+	d, err := a.allowed(ctx, c, acc)
 	if err != nil {
 		return err
 	}
 	if !d.allowed {
-		msg := fmt.Sprintf("%s may not %s", userString(c.user), acc)
-		if d.reason != "" {
-			msg += ": " + d.reason
-		}
-		return newError(http.StatusForbidden, CodeForbidden, "%s", msg)
+		return forbidden(c, acc, d.reason)
 	}
 	return nil
+}
+
+// allowed is authorizer.allowed; everything is allowed when auth is off.
+func (s *Server) allowed(ctx context.Context, c *caller, acc access) (decision, error) {
+	if s.auth == nil {
+		return decision{allowed: true}, nil
+	}
+	return s.auth.allowed(ctx, c, acc)
+}
+
+// forbidden is the 403 of a denied acc. It names only what the caller asked
+// and who the caller is, never what exists.
+func forbidden(c *caller, acc access, reason string) error {
+	who := "the caller"
+	if c != nil {
+		who = userString(c.user)
+	}
+	msg := fmt.Sprintf("%s may not %s", who, acc)
+	if reason != "" {
+		msg += ": " + reason
+	}
+	return newError(http.StatusForbidden, CodeForbidden, "%s", msg)
 }
 
 // decide returns the (cached) SubjectAccessReview answer for acc.
@@ -299,7 +367,9 @@ func (a *authorizer) decide(ctx context.Context, c *caller, acc access) (decisio
 		},
 		func() (decision, error) { return a.check(ctx, c, acc) })
 	if err != nil {
-		return decision{}, internalError(CodeAuthUnavailable, "authorising the request (SubjectAccessReview)", err)
+		e := internalError(CodeAuthUnavailable, "authorising the request (SubjectAccessReview)", err)
+		e.retry = 1
+		return decision{}, e
 	}
 	return d, nil
 }

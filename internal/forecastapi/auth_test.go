@@ -92,22 +92,31 @@ var _ = Describe("authentication and authorisation", Ordered, func() {
 		}).Should(Equal(http.StatusOK))
 	})
 
-	It("answers 403 to the reader in namespace B", func() {
+	It("answers the reader 404 for a tenant in namespace B, naming no namespace, and 403 when it names B", func() {
 		r := get(forecastURL(securedURL, "tenant_id=tenant-b"), reader)
+		Expect(r.status).To(Equal(http.StatusNotFound), string(r.body))
+		Expect(r.errorCode()).To(Equal(forecastapi.CodeTenantNotFound))
+		Expect(string(r.body)).To(ContainSubstring(`system:serviceaccount:auth-a:reader`))
+		Expect(string(r.body)).NotTo(ContainSubstring(nsAuthB))
+
+		r = get(forecastURL(securedURL, "tenant_id=tenant-b&namespace="+nsAuthB), reader)
 		Expect(r.status).To(Equal(http.StatusForbidden), string(r.body))
 		Expect(r.errorCode()).To(Equal(forecastapi.CodeForbidden))
-		Expect(string(r.body)).To(ContainSubstring(`system:serviceaccount:auth-a:reader`))
 		Expect(string(r.body)).To(ContainSubstring(`namespace \"auth-b\"`))
 	})
 
-	It("answers 403, not 404, for an unknown tenant without namespace to a namespaced reader", func() {
-		Expect(get(forecastURL(securedURL, "tenant_id=nobody"), reader).status).To(Equal(http.StatusForbidden))
+	It("answers an unknown tenant as it answers one the caller may not read", func() {
+		Expect(get(forecastURL(securedURL, "tenant_id=nobody"), reader).status).To(Equal(http.StatusNotFound))
 		Expect(get(forecastURL(securedURL, "tenant_id=nobody&namespace="+nsAuthA), reader).status).To(Equal(http.StatusNotFound))
+		Expect(get(forecastURL(securedURL, "tenant_id=nobody&namespace="+nsAuthB), reader).status).To(Equal(http.StatusForbidden))
 		Expect(get(forecastURL(securedURL, "tenant_id=nobody"), operator).status).To(Equal(http.StatusNotFound))
 	})
 
-	It("answers 403 to the reader for track-usage and plans", func() {
+	It("answers the reader 404 (not allowed to update) and 403 (namespace named) for track-usage, 403 for plans", func() {
 		r := do(http.MethodPost, securedURL+forecastapi.PathTrackUsage, reader, `{"tenant_id":"tenant-a"}`)
+		Expect(r.status).To(Equal(http.StatusNotFound), string(r.body))
+		Expect(string(r.body)).To(ContainSubstring("update tenantusages/status"))
+		r = do(http.MethodPost, securedURL+forecastapi.PathTrackUsage, reader, `{"tenant_id":"tenant-a","namespace":"auth-a"}`)
 		Expect(r.status).To(Equal(http.StatusForbidden), string(r.body))
 		Expect(string(r.body)).To(ContainSubstring("update tenantusages/status"))
 		r = get(securedURL+forecastapi.PathPlans+"?namespace="+nsAuthA, reader)

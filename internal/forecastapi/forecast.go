@@ -20,7 +20,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"hash/fnv"
 	"math"
 	"net/http"
@@ -83,19 +82,8 @@ func (c *responseCache) invalidateAll() { c.global.Add(1) }
 
 // serveForecast answers GET /api/v1/usage-forecast?tenant_id=ID[&namespace=NS].
 func (s *Server) serveForecast(w http.ResponseWriter, r *http.Request, c *caller) error {
-	q := r.URL.Query()
-	id, err := param(q, "tenant_id")
+	id, ns, err := parseForecastQuery(r.URL.RawQuery)
 	if err != nil {
-		return err
-	}
-	if err := checkTenantID(id); err != nil {
-		return err
-	}
-	ns, err := param(q, "namespace")
-	if err != nil {
-		return err
-	}
-	if err := checkNamespace(ns); err != nil {
 		return err
 	}
 	ctx := r.Context()
@@ -116,55 +104,6 @@ func (s *Server) serveForecast(w http.ResponseWriter, r *http.Request, c *caller
 	}
 	writeJSON(w, http.StatusOK, e.body)
 	return nil
-}
-
-// findTenant looks a tenant up by ID through the cache index (no list scan)
-// and checks that the caller has need on it. Without a namespace, a tenant ID
-// that is nowhere is reported as 404 only to callers who may read tenants in
-// all namespaces (403 otherwise), so that the API does not tell strangers
-// which tenants exist.
-func (s *Server) findTenant(ctx context.Context, c *caller, id, ns string, need access) (*subv1.TenantUsage, error) {
-	var list subv1.TenantUsageList
-	opts := []client.ListOption{client.MatchingFields{IndexTenantID: id}, client.UnsafeDisableDeepCopy}
-	if ns != "" {
-		opts = append(opts, client.InNamespace(ns))
-	}
-	if err := s.cache.List(ctx, &list, opts...); err != nil {
-		return nil, internalError(CodeInternal, "looking up the tenant in the cache", err)
-	}
-	switch len(list.Items) {
-	case 0:
-		need.namespace = ns
-		if err := s.authorize(ctx, c, need); err != nil {
-			return nil, withNamespaceHint(err, ns)
-		}
-		if ns == "" {
-			return nil, newError(http.StatusNotFound, CodeTenantNotFound, "no TenantUsage has spec.tenantID %q", id)
-		}
-		return nil, newError(http.StatusNotFound, CodeTenantNotFound, "no TenantUsage in namespace %q has spec.tenantID %q", ns, id)
-	case 1:
-		// The item shares memory with the cache (no deep copy): read only.
-		tu := &list.Items[0]
-		need.namespace, need.name = tu.Namespace, tu.Name
-		if err := s.authorize(ctx, c, need); err != nil {
-			return nil, err
-		}
-		return tu, nil
-	default:
-		return nil, newError(http.StatusBadRequest, CodeAmbiguousTenant,
-			"tenant_id %q exists in %d namespaces; pass namespace to choose one", id, len(list.Items))
-	}
-}
-
-// withNamespaceHint tells a caller denied access to all namespaces to name one.
-func withNamespaceHint(err error, ns string) error {
-	var ae *apiError
-	if ns == "" && errors.As(err, &ae) && ae.status == http.StatusForbidden {
-		hinted := *ae
-		hinted.msg += "; pass namespace to look in a namespace you may read"
-		return &hinted
-	}
-	return err
 }
 
 // forecast returns the tenant's rendered body, from the cache when current.

@@ -17,14 +17,9 @@ limitations under the License.
 package forecastapi
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 )
@@ -61,22 +56,8 @@ type planTier struct {
 
 // servePlans answers GET /api/v1/plans[?namespace=NS][&policy=NAME].
 func (s *Server) servePlans(w http.ResponseWriter, r *http.Request, c *caller) error {
-	q := r.URL.Query()
-	ns, err := param(q, "namespace")
+	ns, name, err := parsePlansQuery(r.URL.RawQuery)
 	if err != nil {
-		return err
-	}
-	if err := checkNamespace(ns); err != nil {
-		return err
-	}
-	name, err := param(q, "policy")
-	if err != nil {
-		return err
-	}
-	if name == "" {
-		name = "default"
-	}
-	if err := checkPolicyName(name); err != nil {
 		return err
 	}
 	policy, err := s.findPolicy(r.Context(), c, ns, name)
@@ -90,54 +71,6 @@ func (s *Server) servePlans(w http.ResponseWriter, r *http.Request, c *caller) e
 	w.Header().Set("Cache-Control", "private, no-cache")
 	writeJSON(w, http.StatusOK, body)
 	return nil
-}
-
-// findPolicy finds a policy by name, in ns or (ns "") in the one namespace
-// that has it, and checks that the caller may get it. The result shares
-// memory with the cache: read only.
-func (s *Server) findPolicy(ctx context.Context, c *caller, ns, name string) (*subv1.SubscriptionPolicy, error) {
-	need := access{verb: "get", resource: resourcePolicies, namespace: ns, name: name}
-	if ns != "" {
-		if err := s.authorize(ctx, c, need); err != nil {
-			return nil, err
-		}
-		var p subv1.SubscriptionPolicy
-		if err := s.cache.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &p, client.UnsafeDisableDeepCopy); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, newError(http.StatusNotFound, CodePolicyNotFound, "no SubscriptionPolicy %q in namespace %q", name, ns)
-			}
-			return nil, internalError(CodeInternal, "reading the policy from the cache", err)
-		}
-		return &p, nil
-	}
-	// Policies are few (one per namespace, typically): a scan is cheap.
-	var list subv1.SubscriptionPolicyList
-	if err := s.cache.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, internalError(CodeInternal, "listing policies in the cache", err)
-	}
-	var found []*subv1.SubscriptionPolicy
-	for i := range list.Items {
-		if list.Items[i].Name == name {
-			found = append(found, &list.Items[i])
-		}
-	}
-	switch len(found) {
-	case 0:
-		need.name = ""
-		if err := s.authorize(ctx, c, need); err != nil {
-			return nil, withNamespaceHint(err, ns)
-		}
-		return nil, newError(http.StatusNotFound, CodePolicyNotFound, "no SubscriptionPolicy %q in any namespace", name)
-	case 1:
-		need.namespace = found[0].Namespace
-		if err := s.authorize(ctx, c, need); err != nil {
-			return nil, err
-		}
-		return found[0], nil
-	default:
-		return nil, newError(http.StatusBadRequest, CodeAmbiguousPolicy,
-			"SubscriptionPolicy %q exists in %d namespaces; pass namespace to choose one", name, len(found))
-	}
 }
 
 // plans lists the tiers in order. A tier unlocks every feature whose minimum
