@@ -48,6 +48,7 @@ type options struct {
 	redisURL, databaseURL                   string
 	statementTimeout                        time.Duration
 	gatewayImage, gatewayRedisSecret        string
+	forecastAPIMaxConns                     int
 }
 
 func main() {
@@ -56,6 +57,7 @@ func main() {
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
 	flag.StringVar(&o.forecastAPIAddr, "forecast-api-bind-address", ":8082", "Address of the forecast HTTP API (0 disables it).")
 	flag.BoolVar(&o.forecastAPIAuth, "forecast-api-auth", true, "Authenticate forecast API callers (TokenReview) and authorise them (SubjectAccessReview). Turn off only for local runs.")
+	flag.IntVar(&o.forecastAPIMaxConns, "forecast-api-max-connections", forecastapi.DefaultMaxConnections, "Connections the forecast API serves at once; more wait until one closes.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica runs snapshots and reconciles.")
 	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of the leader election Lease (env POD_NAMESPACE; required outside a cluster).")
 	flag.StringVar(&o.redisURL, "redis-url", os.Getenv("REDIS_URL"), "Redis holding usage history and daily counters (env REDIS_URL; mount it from a Secret).")
@@ -130,6 +132,7 @@ func run(ctx context.Context, o options) error {
 	if o.forecastAPIAddr != "0" {
 		opts := []forecastapi.Option{
 			forecastapi.WithAddr(o.forecastAPIAddr),
+			forecastapi.WithMaxConnections(o.forecastAPIMaxConns),
 			forecastapi.WithSnapshotter(comps.Snapshots),
 			forecastapi.WithLogger(ctrl.Log.WithName("forecast-api")),
 		}

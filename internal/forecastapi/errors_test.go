@@ -43,6 +43,7 @@ var _ = Describe("errors", func() {
 			Expect(r.status).To(Equal(status), string(r.body))
 			Expect(r.errorCode()).To(Equal(code), string(r.body))
 			Expect(r.header.Get("Content-Type")).To(Equal("application/json"))
+			Expect(r.header.Get("X-Content-Type-Options")).To(Equal("nosniff"))
 			if status == http.StatusMethodNotAllowed {
 				Expect(r.header.Get("Allow")).NotTo(BeEmpty())
 			}
@@ -75,7 +76,8 @@ var _ = Describe("errors", func() {
 		Entry("malformed tenant_id in body", "POST", pt, `{"tenant_id":"No Spaces"}`, 400, forecastapi.CodeInvalidTenantID),
 		Entry("malformed policy name", "POST", pt, `{"policy":"Default!","namespace":"bakery-ia"}`, 400, forecastapi.CodeInvalidParameter),
 		Entry("malformed namespace in body", "POST", pt, `{"tenant_id":"track-me","namespace":"-x"}`, 400, forecastapi.CodeInvalidParameter),
-		Entry("body over 64 KiB", "POST", pt, `{"tenant_id":"`+strings.Repeat("a", 70<<10)+`"}`, 400, forecastapi.CodeInvalidBody),
+		Entry("body over 64 KiB", "POST", pt, `{"tenant_id":"`+strings.Repeat("a", 70<<10)+`"}`, 413, forecastapi.CodeBodyTooLarge),
+		Entry("malformed query", "GET", pf+"?tenant_id=test-tenant&x=%zz", "", 400, forecastapi.CodeInvalidParameter),
 		Entry("unknown tenant to track", "POST", pt, `{"tenant_id":"nobody"}`, 404, forecastapi.CodeTenantNotFound),
 		Entry("ambiguous tenant to track", "POST", pt, `{"tenant_id":"twin"}`, 400, forecastapi.CodeAmbiguousTenant),
 		Entry("unknown policy to track", "POST", pt, `{"policy":"nope","namespace":"bakery-ia"}`, 404, forecastapi.CodePolicyNotFound),

@@ -42,6 +42,8 @@ const (
 	CodeNotFound           = "NOT_FOUND"            // 404: unknown path
 	CodeMethodNotAllowed   = "METHOD_NOT_ALLOWED"   // 405
 	CodeTenantSuspended    = "TENANT_SUSPENDED"     // 409
+	CodeBodyTooLarge       = "BODY_TOO_LARGE"       // 413
+	CodeRateLimited        = "RATE_LIMITED"         // 429
 	CodeSnapshotFailed     = "SNAPSHOT_FAILED"      // 500
 	CodeInternal           = "INTERNAL"             // 500
 	CodeTrackUsageDisabled = "TRACK_USAGE_DISABLED" // 501
@@ -63,6 +65,7 @@ type apiError struct {
 	code   string
 	msg    string
 	allow  string // Allow header of a 405
+	retry  int64  // Retry-After seconds of a 429 or 503 (0: none)
 	cause  error  // logged for 5xx, never sent
 }
 
@@ -96,13 +99,16 @@ type endpoint struct {
 func (s *Server) routes() http.Handler {
 	eps := map[string]*endpoint{
 		PathForecast:   {label: endpointForecast, method: http.MethodGet, timeout: defaultWriteTimeout, serve: s.serveForecast},
-		PathTrackUsage: {label: endpointTrack, method: http.MethodPost, timeout: trackWriteTimeout, serve: s.serveTrackUsage},
+		PathTrackUsage: {label: endpointTrack, method: http.MethodPost, timeout: trackWaitTimeout, serve: s.serveTrackUsage},
 		PathPlans:      {label: endpointPlans, method: http.MethodGet, timeout: defaultWriteTimeout, serve: s.servePlans},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		ep := eps[r.URL.Path]
+		// One spelling per endpoint: the path as sent (EscapedPath keeps
+		// %2F, %2e and friends), matched exactly. "//", dot segments and
+		// encodings are unknown paths (404), never redirected.
+		ep := eps[r.URL.EscapedPath()]
 		label := endpointOther
 		if ep != nil {
 			label = ep.label
@@ -112,9 +118,9 @@ func (s *Server) routes() http.Handler {
 		var err error
 		switch {
 		case ep == nil:
-			err = newError(http.StatusNotFound, CodeNotFound, "no endpoint %s; see %s, %s and %s", r.URL.Path, PathForecast, PathTrackUsage, PathPlans)
+			err = newError(http.StatusNotFound, CodeNotFound, "no endpoint %q; see %s, %s and %s", truncate(r.URL.EscapedPath(), 80), PathForecast, PathTrackUsage, PathPlans)
 		case r.Method != ep.method:
-			e := newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s does not allow %s; use %s", r.URL.Path, r.Method, ep.method)
+			e := newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s does not allow %q; use %s", r.URL.Path, truncate(r.Method, 20), ep.method)
 			e.allow = ep.method
 			err = e
 		default:
@@ -139,7 +145,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = internalError(CodeInternal, "internal error", err)
 	}
 	if ae.status >= 500 {
-		s.log.Error(ae.cause, "request failed", "method", r.Method, "path", r.URL.Path, "status", ae.status, "code", ae.code)
+		s.log.Error(ae.cause, "request failed", "method", truncate(r.Method, 20), "path", truncate(r.URL.EscapedPath(), 200), "status", ae.status, "code", ae.code)
 	}
 	h := w.Header()
 	switch ae.status {
@@ -147,6 +153,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		h.Set("WWW-Authenticate", `Bearer realm="subscription-operator forecast API"`)
 	case http.StatusMethodNotAllowed:
 		h.Set("Allow", ae.allow)
+	}
+	if ae.retry > 0 {
+		h.Set("Retry-After", strconv.FormatInt(ae.retry, 10))
 	}
 	body, _ := json.Marshal(errorBody{Error: ae.msg, Code: ae.code})
 	h.Set("Cache-Control", "no-store")
@@ -201,6 +210,62 @@ func (r *statusRecorder) code() int {
 		return http.StatusOK
 	}
 	return r.status
+}
+
+// parseQuery parses a raw query strictly: a malformed one (bad percent
+// escape, a ';' separator) is a 400 rather than silently losing parameters,
+// as url.URL.Query would.
+func parseQuery(raw string) (url.Values, error) {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, newError(http.StatusBadRequest, CodeInvalidParameter, "the query string is malformed: %s", truncate(err.Error(), 120))
+	}
+	return q, nil
+}
+
+// parseForecastQuery reads tenant_id and namespace of GET usage-forecast.
+func parseForecastQuery(raw string) (tenantID, namespace string, err error) {
+	q, err := parseQuery(raw)
+	if err != nil {
+		return "", "", err
+	}
+	if tenantID, err = param(q, "tenant_id"); err != nil {
+		return "", "", err
+	}
+	if err := checkTenantID(tenantID); err != nil {
+		return "", "", err
+	}
+	if namespace, err = param(q, "namespace"); err != nil {
+		return "", "", err
+	}
+	if err := checkNamespace(namespace); err != nil {
+		return "", "", err
+	}
+	return tenantID, namespace, nil
+}
+
+// parsePlansQuery reads namespace and policy (default "default") of GET plans.
+func parsePlansQuery(raw string) (namespace, policy string, err error) {
+	q, err := parseQuery(raw)
+	if err != nil {
+		return "", "", err
+	}
+	if namespace, err = param(q, "namespace"); err != nil {
+		return "", "", err
+	}
+	if err := checkNamespace(namespace); err != nil {
+		return "", "", err
+	}
+	if policy, err = param(q, "policy"); err != nil {
+		return "", "", err
+	}
+	if policy == "" {
+		policy = "default"
+	}
+	if err := checkPolicyName(policy); err != nil {
+		return "", "", err
+	}
+	return namespace, policy, nil
 }
 
 // param returns the single value of a query parameter ("" when absent).

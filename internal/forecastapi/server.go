@@ -39,6 +39,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"golang.org/x/net/netutil"
+	"golang.org/x/time/rate"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -59,21 +61,43 @@ const (
 
 // Defaults of the options.
 const (
-	DefaultAddr            = ":8082"
-	DefaultAuthCacheTTL    = 10 * time.Second
+	DefaultAddr         = ":8082"
+	DefaultAuthCacheTTL = 10 * time.Second
+
+	// DefaultReviewQPS and DefaultReviewBurst limit the TokenReviews and
+	// SubjectAccessReviews the API sends, together.
+	DefaultReviewQPS       = 100
+	DefaultReviewBurst     = 200
 	DefaultResponseTTL     = 30 * time.Second
 	DefaultResponseEntries = 4096
 	DefaultTrendDays       = 30
 	DefaultShutdownTimeout = 10 * time.Second
+
+	// DefaultTrackUsageRate and DefaultTrackUsageBurst limit each caller's
+	// track-usage requests: 5 at once, then one every 6 s (10 a minute).
+	DefaultTrackUsageRate  = rate.Limit(1.0 / 6)
+	DefaultTrackUsageBurst = 5
 )
 
-// Limits of the HTTP server.
+// Limits of the HTTP server (docs/api.md, "Limits").
 const (
-	readHeaderTimeout   = 5 * time.Second
+	// DefaultMaxConnections caps open connections; more wait in the
+	// listen backlog until one closes.
+	DefaultMaxConnections = 512
+
+	readHeaderTimeout   = 5 * time.Second  // request line and headers
+	readTimeout         = 10 * time.Second // whole request, body included (at most 64 KiB)
+	idleTimeout         = 30 * time.Second // keep-alive between requests
+	maxHeaderBytes      = 64 << 10
 	defaultWriteTimeout = 15 * time.Second // GET endpoints
 	trackWriteTimeout   = 10 * time.Minute // a snapshot of a large policy
 	maxAuthEntries      = 10000            // per auth cache
+	maxRateLimitCallers = 10000            // callers with a track-usage token bucket
 	maxRequestBodyBytes = 64 << 10
+
+	// trackWaitTimeout is the longest a track-usage caller waits: the run
+	// running when it arrived, then the queued run it joined.
+	trackWaitTimeout = 2*trackWriteTimeout + time.Minute
 )
 
 // IndexTenantID is the cache field index on TenantUsage spec.tenantID that the
@@ -113,10 +137,17 @@ type Server struct {
 	audiences       []string
 	respTTL         time.Duration
 	respEntries     int
+	reviewQPS       float32
+	reviewBurst     int
+	trackRate       rate.Limit
+	trackBurst      int
+	maxConns        int
 
-	responses *responseCache
-	zones     sync.Map // time zone name -> *time.Location
-	handler   http.Handler
+	responses   *responseCache
+	runs        *runJoiner
+	trackLimits *callerLimits
+	zones       sync.Map // time zone name -> *time.Location
+	handler     http.Handler
 }
 
 var (
@@ -146,6 +177,13 @@ func WithoutAuth() Option { return func(s *Server) { s.noAuth = true } }
 // positive and negative, are reused (default 10 s).
 func WithAuthCacheTTL(d time.Duration) Option { return func(s *Server) { s.authTTL = d } }
 
+// WithReviewRateLimit sets the client-side limit of TokenReviews and
+// SubjectAccessReviews together (default 100/s, burst 200). Requests that
+// would wait for it longer than the review timeout (5 s) answer 503.
+func WithReviewRateLimit(qps float32, burst int) Option {
+	return func(s *Server) { s.reviewQPS, s.reviewBurst = qps, burst }
+}
+
 // WithAudiences makes TokenReview accept only tokens issued for one of these
 // audiences (default: the API server's own audience).
 func WithAudiences(aud ...string) Option {
@@ -157,6 +195,18 @@ func WithAudiences(aud ...string) Option {
 func WithResponseCache(ttl time.Duration, maxEntries int) Option {
 	return func(s *Server) { s.respTTL, s.respEntries = ttl, maxEntries }
 }
+
+// WithTrackUsageRateLimit sets each caller's track-usage token bucket
+// (default DefaultTrackUsageRate, DefaultTrackUsageBurst); rate.Inf turns
+// the limit off. A caller is the authenticated user name, or the client's
+// address when auth is off.
+func WithTrackUsageRateLimit(limit rate.Limit, burst int) Option {
+	return func(s *Server) { s.trackRate, s.trackBurst = limit, burst }
+}
+
+// WithMaxConnections caps the connections served at once (default
+// DefaultMaxConnections).
+func WithMaxConnections(n int) Option { return func(s *Server) { s.maxConns = n } }
 
 // WithTrendDays sets how many days of history trend_data covers (default 30).
 func WithTrendDays(days int) Option { return func(s *Server) { s.trendDays = days } }
@@ -185,10 +235,16 @@ func New(c cache.Cache, cfg *rest.Config, h History, opts ...Option) (*Server, e
 		cache: c, history: h,
 		addr: DefaultAddr, shutdownTimeout: DefaultShutdownTimeout, trendDays: DefaultTrendDays,
 		authTTL: DefaultAuthCacheTTL, respTTL: DefaultResponseTTL, respEntries: DefaultResponseEntries,
-		clock: clock.RealClock{},
+		reviewQPS: DefaultReviewQPS, reviewBurst: DefaultReviewBurst,
+		trackRate: DefaultTrackUsageRate, trackBurst: DefaultTrackUsageBurst,
+		maxConns: DefaultMaxConnections,
+		clock:    clock.RealClock{},
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.maxConns < 1 {
+		return nil, fmt.Errorf("forecastapi: max connections must be at least 1, got %d", s.maxConns)
 	}
 	if s.trendDays < 1 {
 		return nil, fmt.Errorf("forecastapi: trend days must be at least 1, got %d", s.trendDays)
@@ -197,13 +253,15 @@ func New(c cache.Cache, cfg *rest.Config, h History, opts ...Option) (*Server, e
 		if cfg == nil {
 			return nil, errors.New("forecastapi: a rest.Config is required unless auth is disabled")
 		}
-		a, err := newAuthorizer(cfg, s.audiences, s.authTTL, maxAuthEntries, s.clock)
+		a, err := newAuthorizer(cfg, s.audiences, s.authTTL, maxAuthEntries, s.reviewQPS, s.reviewBurst, s.clock)
 		if err != nil {
 			return nil, err
 		}
 		s.auth = a
 	}
 	s.responses = newResponseCache(s.respTTL, s.respEntries)
+	s.runs = newRunJoiner(s.runTrack)
+	s.trackLimits = newCallerLimits(s.trackRate, s.trackBurst, maxRateLimitCallers)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -257,13 +315,14 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("forecastapi: listening on %s: %w", s.addr, err)
 		}
 	}
+	l = netutil.LimitListener(l, s.maxConns)
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      trackWriteTimeout, // handlers shorten it; see withWriteDeadline
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      trackWaitTimeout, // handlers shorten it; see routes
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		// Requests in flight keep running during the graceful shutdown.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

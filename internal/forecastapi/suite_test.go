@@ -39,6 +39,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -125,7 +126,8 @@ var _ = BeforeSuite(func() {
 	l, openURL = listen()
 	openSrv, err = forecastapi.New(mgr.GetCache(), nil, store,
 		forecastapi.WithoutAuth(), forecastapi.WithListener(l), forecastapi.WithClock(openClock),
-		forecastapi.WithSnapshotter(snaps), forecastapi.WithLogger(openLogs.logger()))
+		forecastapi.WithSnapshotter(snaps), forecastapi.WithLogger(openLogs.logger()),
+		forecastapi.WithTrackUsageRateLimit(rate.Inf, 0)) // the specs share one client address
 	Expect(err).NotTo(HaveOccurred())
 	Expect(mgr.Add(openSrv)).To(Succeed())
 
@@ -141,7 +143,8 @@ var _ = BeforeSuite(func() {
 	securedClock = clocktesting.NewFakeClock(t0)
 	l, securedURL = listen()
 	secured, err := forecastapi.New(mgr.GetCache(), authCfg, store,
-		forecastapi.WithListener(l), forecastapi.WithClock(securedClock), forecastapi.WithSnapshotter(snaps))
+		forecastapi.WithListener(l), forecastapi.WithClock(securedClock), forecastapi.WithSnapshotter(snaps),
+		forecastapi.WithTrackUsageRateLimit(rate.Inf, 0))
 	Expect(err).NotTo(HaveOccurred())
 	Expect(mgr.Add(secured)).To(Succeed())
 

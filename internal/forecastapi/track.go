@@ -21,12 +21,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/snapshot"
 )
 
 // trackRequest selects what to snapshot: one tenant (tenant_id, with
@@ -50,6 +52,14 @@ type trackResponse struct {
 
 // serveTrackUsage answers POST /api/v1/usage-forecast/track-usage.
 func (s *Server) serveTrackUsage(w http.ResponseWriter, r *http.Request, c *caller) error {
+	// Limited before anything else is read or asked: a flood costs neither
+	// body parsing nor SubjectAccessReviews.
+	if ok, wait := s.trackLimits.allow(callerKey(r, c), s.clock.Now()); !ok {
+		e := newError(http.StatusTooManyRequests, CodeRateLimited,
+			"too many track-usage requests from this caller; retry in %d s", retryAfter(wait))
+		e.retry = retryAfter(wait)
+		return e
+	}
 	req, err := decodeTrackRequest(w, r)
 	if err != nil {
 		return err
@@ -79,28 +89,22 @@ func (s *Server) serveTrackUsage(w http.ResponseWriter, r *http.Request, c *call
 		}
 		policyKey = types.NamespacedName{Namespace: req.Namespace, Name: req.Policy}
 	}
-
-	// A deep copy: RunNow writes the policy's status.
-	policy := &subv1.SubscriptionPolicy{}
-	if err := s.cache.Get(ctx, policyKey, policy); err != nil {
-		if apierrors.IsNotFound(err) {
-			return newError(http.StatusNotFound, CodePolicyNotFound, "no SubscriptionPolicy %q in namespace %q", policyKey.Name, policyKey.Namespace)
-		}
-		return internalError(CodeInternal, "reading the policy from the cache", err)
+	// Answered here rather than after queuing behind a run.
+	if _, err := s.policy(ctx, policyKey); err != nil {
+		return err
 	}
 
-	// Detached from the request: a client that gives up does not cut a run
-	// in half (runs are idempotent per date, but a finished one is better).
-	runCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), trackWriteTimeout)
-	defer cancel()
-	res, runErr := s.snaps.RunNow(runCtx, policy, tenantID)
-	// History may have changed even when the run failed part-way.
-	if tenantID != "" {
-		s.Invalidate(tenantID)
-	} else {
-		s.InvalidateAll()
-	}
+	// The run is detached from the request: a client that gives up does not
+	// cut it in half (runs are idempotent per date, but a finished one is
+	// better), and other callers may have joined it.
+	run := s.runs.join(runScope{policy: policyKey, tenantID: tenantID})
+	<-run.done
+	res, runErr := run.res, run.err
 	if runErr != nil {
+		var ae *apiError
+		if errors.As(runErr, &ae) {
+			return ae
+		}
 		return &apiError{status: http.StatusInternalServerError, code: CodeSnapshotFailed,
 			msg: "snapshot failed: " + runErr.Error(), cause: runErr}
 	}
@@ -116,22 +120,79 @@ func (s *Server) serveTrackUsage(w http.ResponseWriter, r *http.Request, c *call
 	return nil
 }
 
-// decodeTrackRequest reads and validates the body: exactly one JSON object
-// with either tenant_id or policy (policy needs namespace).
+// runTrack is one track-usage run of a scope (see runJoiner): it reads the
+// policy as it is when the run starts.
+func (s *Server) runTrack(sc runScope) (snapshot.Result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), trackWriteTimeout)
+	defer cancel()
+	policy, err := s.policy(ctx, sc.policy)
+	if err != nil {
+		return snapshot.Result{}, err
+	}
+	res, runErr := s.snaps.RunNow(ctx, policy, sc.tenantID)
+	// History may have changed even when the run failed part-way.
+	if sc.tenantID != "" {
+		s.Invalidate(sc.tenantID)
+	} else {
+		s.InvalidateAll()
+	}
+	return res, runErr
+}
+
+// policy returns a deep copy of a policy from the cache (RunNow writes its
+// status); 404 when it is missing.
+func (s *Server) policy(ctx context.Context, key types.NamespacedName) (*subv1.SubscriptionPolicy, error) {
+	policy := &subv1.SubscriptionPolicy{}
+	if err := s.cache.Get(ctx, key, policy); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, newError(http.StatusNotFound, CodePolicyNotFound, "no SubscriptionPolicy %q in namespace %q", key.Name, key.Namespace)
+		}
+		return nil, internalError(CodeInternal, "reading the policy from the cache", err)
+	}
+	return policy, nil
+}
+
+// callerKey identifies a caller for rate limiting: the authenticated user,
+// or the client's address when auth is off.
+func callerKey(r *http.Request, c *caller) string {
+	if c != nil {
+		return "user:" + c.user.Username
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "addr:" + host
+}
+
+// decodeTrackRequest reads the body, at most maxRequestBodyBytes of it (a
+// larger one is a 413), and validates it (parseTrackBody).
 func decodeTrackRequest(w http.ResponseWriter, r *http.Request) (trackRequest, error) {
+	return parseTrackBody(http.MaxBytesReader(w, r.Body, maxRequestBodyBytes))
+}
+
+// parseTrackBody reads exactly one JSON object with either tenant_id or
+// policy (policy needs namespace), every field valid.
+func parseTrackBody(body io.Reader) (trackRequest, error) {
 	var req trackRequest
 	bad := func(format string, args ...any) (trackRequest, error) {
 		return trackRequest{}, newError(http.StatusBadRequest, CodeInvalidBody, format, args...)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBodyBytes))
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
+		if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
+			return trackRequest{}, newError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "body is over %d bytes", maxRequestBodyBytes)
+		}
 		if errors.Is(err, io.EOF) {
 			return bad(`body is empty: send {"tenant_id": "..."} or {"policy": "...", "namespace": "..."}`)
 		}
-		return bad("body is not a valid request: %v", err)
+		return bad("body is not a valid request: %s", truncate(err.Error(), 200))
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
+			return trackRequest{}, newError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "body is over %d bytes", maxRequestBodyBytes)
+		}
 		return bad("body must hold exactly one JSON object")
 	}
 	switch {
