@@ -200,7 +200,9 @@ var _ = Describe("authentication and authorisation", Ordered, func() {
 		Expect(get(forecastURL(securedURL, "tenant_id=tenant-a"), reader).status).To(Equal(http.StatusOK))
 		Eventually(func() int {
 			securedClock.Step(forecastapi.DefaultAuthCacheTTL + 1)
-			return get(forecastURL(securedURL, "tenant_id=tenant-a"), reader).status
+			return get(forecastURL(securedURL, "tenant_id=tenant-a&namespace="+nsAuthA), reader).status
 		}).Should(Equal(http.StatusForbidden))
+		// Without namespace, auth-a is no longer searched for this caller.
+		Expect(get(forecastURL(securedURL, "tenant_id=tenant-a"), reader).status).To(Equal(http.StatusNotFound))
 	})
 })

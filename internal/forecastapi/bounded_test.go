@@ -148,7 +148,9 @@ var _ = Describe("TokenReview limits", func() {
 		var reviews atomic.Int64
 		_, url := startServer(reviewCounter(&reviews))
 		const n = 1000
-		client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 100, MaxIdleConnsPerHost: 100}}
+		// All at once (up to the server's connection cap): more arrive than
+		// the limit lets through in the 5 s a review may wait.
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
 		var wg sync.WaitGroup
 		var unauthorized, unavailable, other atomic.Int64
 		start := time.Now()
@@ -182,7 +184,6 @@ var _ = Describe("TokenReview limits", func() {
 		Expect(other.Load()).To(BeZero())
 		Expect(unauthorized.Load() + unavailable.Load()).To(Equal(int64(n)))
 		Expect(float64(reviews.Load())).To(BeNumerically("<=", allowed))
-		Expect(reviews.Load()).To(BeNumerically("<", n))
 	})
 
 	It("reviews a garbage token sent again and again once", func() {
