@@ -105,7 +105,10 @@ var _ = Describe("bounded work", func() {
 	})
 
 	It("answers a flood of track-usage requests from one caller with 429 and Retry-After", func() {
-		_, url := startServer(nil, forecastapi.WithoutAuth(), forecastapi.WithSnapshotter(snaps))
+		// Its own runner: the suite's writes history, which other specs read.
+		open := &gatedSnapshotter{gate: make(chan struct{})}
+		close(open.gate)
+		_, url := startServer(nil, forecastapi.WithoutAuth(), forecastapi.WithSnapshotter(open))
 		var limited []response
 		for range 3 * forecastapi.DefaultTrackUsageBurst {
 			r := do(http.MethodPost, url+forecastapi.PathTrackUsage, "", `{"tenant_id":"track-me"}`)
