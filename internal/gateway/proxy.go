@@ -86,7 +86,7 @@ func newProxy(g *Gateway) *proxy {
 	p := &proxy{g: g}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
-		Transport:    newSyncTransport(newTransport(g.opts.Proxy)),
+		Transport:    newTransport(g.opts.Proxy),
 		BufferPool:   &bufferPool{},
 		ErrorHandler: p.upstreamError,
 	}
