@@ -59,8 +59,8 @@ const (
 
 // seen is what the upstream received.
 type seen struct {
-	Path, Tenant, Tier, XFF, XFHost, Host string
-	Header                                http.Header
+	Path, URI, Tenant, Tier, XFF, XFHost, Host string
+	Header                                     http.Header
 }
 
 type env struct {
@@ -87,7 +87,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	e.upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		e.hits++
-		e.last = &seen{Path: r.URL.Path, Tenant: r.Header.Get("X-Tenant-Id"), Tier: r.Header.Get("X-Tenant-Tier"),
+		e.last = &seen{Path: r.URL.Path, URI: r.RequestURI, Tenant: r.Header.Get("X-Tenant-Id"), Tier: r.Header.Get("X-Tenant-Tier"),
 			XFF: r.Header.Get("X-Forwarded-For"), XFHost: r.Header.Get("X-Forwarded-Host"), Host: r.Host, Header: r.Header.Clone()}
 		e.mu.Unlock()
 		w.Header().Set("Content-Type", "text/plain")
