@@ -72,12 +72,14 @@ type env struct {
 	mu       sync.Mutex
 	last     *seen
 	hits     int
+	uris     []string // every request target the upstream received
 }
 
 type envOpts struct {
 	mutate  func(*subv1.SubscriptionPolicy)
 	tenants []subv1.TenantUsage
 	options func(*gateway.Options)
+	server  gateway.ServerOptions
 	noTable bool
 }
 
@@ -87,6 +89,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	e.upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		e.hits++
+		e.uris = append(e.uris, r.RequestURI)
 		e.last = &seen{Path: r.URL.Path, URI: r.RequestURI, Tenant: r.Header.Get("X-Tenant-Id"), Tier: r.Header.Get("X-Tenant-Tier"),
 			XFF: r.Header.Get("X-Forwarded-For"), XFHost: r.Header.Get("X-Forwarded-Host"), Host: r.Host, Header: r.Header.Clone()}
 		e.mu.Unlock()
@@ -124,7 +127,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 		}
 	}
 	e.gw.SetSynced()
-	e.proxy = httptest.NewServer(e.gw.Handler())
+	// The proxy runs with the limits cmd/gateway gives it.
+	e.proxy = httptest.NewUnstartedServer(e.gw.Handler())
+	e.proxy.Config = gateway.NewServer(e.gw.Handler(), o.server)
+	e.proxy.Listener = gateway.LimitListener(e.proxy.Listener, o.server)
+	e.proxy.Start()
 	t.Cleanup(e.proxy.Close)
 	e.fa = httptest.NewServer(e.gw.ForwardAuthHandler())
 	t.Cleanup(e.fa.Close)
@@ -135,6 +142,12 @@ func (e *env) lastSeen() *seen {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.last
+}
+
+func (e *env) received() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.uris...)
 }
 
 func (e *env) upstreamHits() int {

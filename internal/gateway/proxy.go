@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
@@ -78,18 +79,19 @@ func (o *ProxyOptions) defaults() {
 func newTransport(o ProxyOptions) *http.Transport {
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
-		MaxIdleConns:          0, // no global cap; per host below
-		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		WriteBufferSize:       16 << 10,
-		ReadBufferSize:        16 << 10,
+		Proxy:                  nil,
+		DialContext:            d.DialContext,
+		MaxIdleConns:           0, // no global cap; per host below
+		MaxIdleConnsPerHost:    o.MaxIdleConnsPerHost,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    5 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		ResponseHeaderTimeout:  o.ResponseHeaderTimeout,
+		MaxResponseHeaderBytes: 1 << 20, // an upstream's headers beyond 1 MiB are a 502
+		DisableCompression:     true,
+		ForceAttemptHTTP2:      false,
+		WriteBufferSize:        16 << 10,
+		ReadBufferSize:         16 << 10,
 	}
 }
 
@@ -176,10 +178,18 @@ func stripTenantHeaders(h http.Header, keep string) {
 }
 
 func (p *proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
-	if b, ok := r.Body.(*slowBody); ok && b.timedOut {
-		p.g.log.Info("request body too slow", "method", r.Method, "path", r.URL.Path, "bytes", b.n)
-		writeError(w, http.StatusRequestTimeout, bodyTooSlowBody)
-		return
+	// ReverseProxy hands the outbound request here, whose Body is wrapped:
+	// the client's body is found through the context.
+	if b, ok := r.Context().Value(bodyKey{}).(*slowBody); ok {
+		switch {
+		case b.expired():
+			p.g.log.Info("request body too slow", "method", r.Method, "path", r.URL.Path, "bytes", b.n.Load())
+			writeError(w, http.StatusRequestTimeout, bodyTooSlowBody)
+			return
+		case b.malformed.Load() && r.Context().Err() == nil:
+			writeError(w, http.StatusBadRequest, badBodyBody)
+			return
+		}
 	}
 	if errors.Is(err, context.Canceled) {
 		w.WriteHeader(499) // client went away; nothing reaches it
@@ -191,6 +201,7 @@ func (p *proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 
 var (
 	badGatewayBody  = []byte(`{"error":"bad_gateway","code":"UPSTREAM_UNAVAILABLE","status_code":502,"message":"The application behind the gateway did not answer."}` + "\n")
+	badBodyBody     = []byte(`{"error":"bad_request","code":"REQUEST_BODY_MALFORMED","status_code":400,"message":"The request body could not be read (malformed chunked encoding or cut short)."}` + "\n")
 	bodyTooSlowBody = []byte(`{"error":"request_timeout","code":"REQUEST_BODY_TOO_SLOW","status_code":408,"message":"The request body arrived too slowly."}` + "\n")
 	badPathBody     = []byte(`{"error":"bad_request","code":"AMBIGUOUS_REQUEST_TARGET","status_code":400,"message":"The request path is not accepted: encoded slashes or backslashes, encoded dot segments, control characters and malformed escapes are refused."}` + "\n")
 )
@@ -247,60 +258,74 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h[HeaderTenantID] = []string{d.Tenant}
 		h[HeaderTenantTier] = []string{d.Tier}
 	}
-	if r.ContentLength != 0 && p.o.BodyMinRate > 0 {
-		r.Body = &slowBody{rc: r.Body, ctl: http.NewResponseController(w), start: start,
+	if r.ContentLength != 0 {
+		b := &slowBody{rc: r.Body, ctl: http.NewResponseController(w), start: start,
 			grace: p.o.BodyGrace, minRate: p.o.BodyMinRate}
+		r.Body = b
+		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
 	}
 	p.rp.ServeHTTP(w, r)
 	g.observe(d.Label, start)
 }
 
-// slowBody cuts a request body that arrives slower than minRate bytes per
+// slowBody watches the client's request body. It cuts a body that arrives slower than minRate bytes per
 // second after grace: before each read the connection's read deadline moves
 // to start + grace + bytes so far / minRate. net/http's server has only a
 // whole-request ReadTimeout, which would also cut large uploads on good
 // links and the WebSockets that ReverseProxy hijacks.
+//
+// Read runs on the Transport's writer goroutine while the error handler may
+// ask expired() on the handler's: the shared state is atomic.
+type bodyKey struct{}
+
 type slowBody struct {
 	rc       io.ReadCloser
 	ctl      *http.ResponseController
 	start    time.Time
 	grace    time.Duration
 	minRate  int64
-	n        int64
-	set      time.Time
-	timedOut bool
-	done     bool
+	n        atomic.Int64
+	deadline atomic.Int64 // UnixNano of the read deadline in force
+	done     atomic.Bool  // read to the end or closed: no deadline any more
+	// malformed: reading failed for another reason than the deadline (bad
+	// chunked encoding, the client closed early).
+	malformed atomic.Bool
 }
 
 func (b *slowBody) Read(p []byte) (int, error) {
-	if !b.done {
-		d := b.start.Add(b.grace + time.Duration(b.n*int64(time.Second)/b.minRate))
-		if d.Sub(b.set) > 50*time.Millisecond {
+	if b.minRate > 0 && !b.done.Load() {
+		d := b.start.Add(b.grace + time.Duration(b.n.Load()*int64(time.Second)/b.minRate))
+		if d.UnixNano()-b.deadline.Load() > int64(50*time.Millisecond) {
 			if err := b.ctl.SetReadDeadline(d); err == nil {
-				b.set = d
+				b.deadline.Store(d.UnixNano())
 			}
 		}
 	}
 	n, err := b.rc.Read(p)
-	b.n += int64(n)
-	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			b.timedOut = true
-			b.done = true // keep the deadline: the connection is closed after the 408
-		} else if err == io.EOF {
-			b.finish()
-		}
+	b.n.Add(int64(n))
+	if err == io.EOF {
+		b.finish()
+	} else if err != nil && !b.expired() {
+		b.malformed.Store(true)
 	}
 	return n, err
 }
 
+// expired reports whether the body was cut by its deadline.
+func (b *slowBody) expired() bool {
+	d := b.deadline.Load()
+	return !b.done.Load() && d != 0 && time.Now().UnixNano() >= d
+}
+
 // finish clears the deadline once the body is read (the server sets its own
 // for the next request; a deadline left behind would cancel the request while
-// the upstream answers).
+// the upstream answers). A body cut by its deadline keeps it: the server then
+// closes the connection instead of waiting for the rest.
 func (b *slowBody) finish() {
-	if !b.done {
-		b.done = true
+	if b.expired() {
+		return
+	}
+	if b.done.CompareAndSwap(false, true) {
 		_ = b.ctl.SetReadDeadline(time.Time{})
 	}
 }
