@@ -69,6 +69,18 @@ services: ## Check that redis-server and postgres are installed (installs them w
 test: services envtest ## Run all tests: unit, and integration against real kube-apiserver, Redis and Postgres.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --print-dir)" go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target in the repository for FUZZTIME each (default 30s); the seed corpora also run in make test.
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./bin/' | sort); do \
+		pkg="./$$(dirname "$${f#./}")"; \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+			echo "== fuzz $$pkg $$name ($(FUZZTIME))"; \
+			go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+		done; \
+	done
+
 .PHONY: test-unit
 test-unit: ## Run only the tests that need no services.
 	go test $(GO_TEST_FLAGS) ./internal/forecast/... ./internal/policy/... ./internal/schedule/...

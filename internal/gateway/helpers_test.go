@@ -73,6 +73,7 @@ type env struct {
 	last     *seen
 	hits     int
 	uris     []string // every request target the upstream received
+	all      []seen   // every request the upstream received (target and identity)
 }
 
 type envOpts struct {
@@ -90,6 +91,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		e.mu.Lock()
 		e.hits++
 		e.uris = append(e.uris, r.RequestURI)
+		e.all = append(e.all, seen{URI: r.RequestURI, Tenant: r.Header.Get("X-Tenant-Id"), Tier: r.Header.Get("X-Tenant-Tier")})
 		e.last = &seen{Path: r.URL.Path, URI: r.RequestURI, Tenant: r.Header.Get("X-Tenant-Id"), Tier: r.Header.Get("X-Tenant-Tier"),
 			XFF: r.Header.Get("X-Forwarded-For"), XFHost: r.Header.Get("X-Forwarded-Host"), Host: r.Host, Header: r.Header.Clone()}
 		e.mu.Unlock()
@@ -142,6 +144,12 @@ func (e *env) lastSeen() *seen {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.last
+}
+
+func (e *env) receivedAll() []seen {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]seen(nil), e.all...)
 }
 
 func (e *env) received() []string {
