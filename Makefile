@@ -166,8 +166,8 @@ bench-snapshot: services ## Snapshot run for 1,000 and 10,000 tenants x 9 metric
 	go test ./bench -run '^$$' -bench 'Snapshot|QueryAll|ReadAll|HistoryWrite' -benchtime 3x -benchmem | tee /dev/stderr | awk '/^Benchmark/ {print}' | column -t
 
 .PHONY: bench-gateway
-bench-gateway: ## Gateway vs nginx proxy_pass on loopback: throughput, CPU per request, the Go HTTP ceiling, fixed-rate p99, the 402 path.
-	@hack/install-services.sh nginx wrk
+bench-gateway: ## Gateway vs nginx, HAProxy and Caddy on loopback: throughput, p99, CPU per request, the Go HTTP ceiling, fixed-rate p99, the 402 path.
+	@hack/install-services.sh nginx wrk haproxy caddy
 	DURATION=$${DURATION:-8s} ROUNDS=$${ROUNDS:-2} bench/gateway.sh
 
 .PHONY: bench-forecast
