@@ -241,11 +241,9 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.observe(d.Label, start)
 		return
 	}
-	// Forward exactly the path decided on.
-	r.URL.Path, r.URL.RawPath = np.Decoded, ""
-	if np.Escaped != np.Decoded {
-		r.URL.RawPath = np.Escaped
-	}
+	// Forward exactly the path decided on. RawPath is always set: without it
+	// net/url re-escapes Path its own way ("!" becomes "%21").
+	r.URL.Path, r.URL.RawPath = np.Decoded, np.Escaped
 	// The upstream learns the tenant from the gateway only: client-sent
 	// X-Tenant-* headers are removed, unless the policy trusts one of them.
 	keep := ""
