@@ -131,9 +131,9 @@ caddyfile() { # PORT
 {
   admin off
   auto_https off
-  persist_config off
 }
-http://127.0.0.1:$1 {
+:$1 {
+  bind 127.0.0.1
   reverse_proxy 127.0.0.1:$UP {
     transport http {
       keepalive_idle_conns 1024
@@ -216,7 +216,7 @@ wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $ENT" "http://127.0.0.1:$GW$pr
 
 NGW=$(pgrep -P "$(cat "$work/proxy.pid")" | head -1) # the proxy's worker process
 GWP=${pids[-1]}
-caddy_v=$("$caddy_latest" version | awk '{print $1}'); caddy_d=$(caddy version | awk '{print $1}')
+caddy_v=$(go version -m "$caddy_latest" | awk '$1=="mod" {print $3}'); caddy_d=$(caddy version | awk '{print $1}')
 haproxy_v=$(haproxy -v | awk 'NR==1 {print $3}')
 for port in $HP $CL $CD; do
   for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port$proxied" && break; sleep 0.1; done
