@@ -182,34 +182,15 @@ func run(f flags) error {
 		go func() { errc <- watcher.Run(ctx) }()
 	}
 
+	servers, err := serve(ctx, f, []listener{{f.listen, gw.Handler()}, {f.metricsListen, opsMux(reg, gw, f.pprof)},
+		{f.forwardAuthListen, gw.ForwardAuthHandler()}}, errc, log)
+	if err != nil {
+		return err
+	}
 	counterCtx, stopCounter := context.WithCancel(context.Background())
 	counterDone := make(chan struct{})
 	go func() { counter.Run(counterCtx); close(counterDone) }()
 	go gw.RefreshKeys(ctx)
-
-	type listener struct {
-		addr string
-		h    http.Handler
-	}
-	ls := []listener{{f.listen, gw.Handler()}, {f.metricsListen, opsMux(reg, gw, f.pprof)}}
-	if f.forwardAuthListen != "" {
-		ls = append(ls, listener{f.forwardAuthListen, gw.ForwardAuthHandler()})
-	}
-	var servers []*http.Server
-	for _, l := range ls {
-		ln, err := gateway.Listen(l.addr, f.server)
-		if err != nil {
-			return err
-		}
-		s := gateway.NewServer(l.h, f.server)
-		servers = append(servers, s)
-		go func() {
-			log.Info("listening", "addr", l.addr)
-			if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("serving on %s: %w", l.addr, err)
-			}
-		}()
-	}
 
 	var runErr error
 	select {
@@ -225,6 +206,38 @@ func run(f flags) error {
 	stopCounter() // final flush of the counted calls
 	<-counterDone
 	return runErr
+}
+
+type listener struct {
+	addr string
+	h    http.Handler
+}
+
+// serve starts a server with the gateway's limits on every listener with an
+// address; their errors go to errc.
+func serve(ctx context.Context, f flags, ls []listener, errc chan<- error, log *slog.Logger) ([]*http.Server, error) {
+	var servers []*http.Server
+	for _, l := range ls {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := gateway.Listen(ctx, l.addr, f.server)
+		if err != nil {
+			for _, s := range servers {
+				_ = s.Close()
+			}
+			return nil, err
+		}
+		s := gateway.NewServer(l.h, f.server)
+		servers = append(servers, s)
+		go func() {
+			log.Info("listening", "addr", l.addr)
+			if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serving on %s: %w", l.addr, err)
+			}
+		}()
+	}
+	return servers, nil
 }
 
 // newRedis connects to Redis for the counters (nil without a URL).

@@ -101,12 +101,6 @@ func newRawUpstream(t testing.TB, readBody bool, answer answerFunc) *rawUpstream
 	return u
 }
 
-func (u *rawUpstream) received() []string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]string(nil), u.paths...)
-}
-
 // rawResponse is a complete 200 answer with body.
 func rawResponse(body string) string {
 	return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body

@@ -45,7 +45,7 @@ func countingUpstream(t *testing.T) *httptest.Server {
 
 // sendSlowly writes a request with a Content-Length body of size bytes in
 // pieces, one piece every pause, and returns the response.
-func sendSlowly(t *testing.T, addr string, size, pieces int, pause time.Duration) (*http.Response, string, error) {
+func sendSlowly(t *testing.T, addr string, size, pieces int, pause time.Duration) (int, string, error) {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -65,10 +65,11 @@ func sendSlowly(t *testing.T, addr string, size, pieces int, pause time.Duration
 	}()
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
-		return nil, "", err
+		return 0, "", err
 	}
 	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b), nil
+	_ = resp.Body.Close()
+	return resp.StatusCode, string(b), nil
 }
 
 // TestSlowUploadLongerThanHeaderTimeout is row 2 of issue 10: the response
@@ -80,12 +81,12 @@ func TestSlowUploadLongerThanHeaderTimeout(t *testing.T) {
 		mutate:  func(p *subv1.SubscriptionPolicy) { p.Spec.Gateway.Upstream = up.URL },
 		options: func(o *gateway.Options) { o.Proxy.ResponseHeaderTimeout = 300 * time.Millisecond },
 	})
-	resp, body, err := sendSlowly(t, strings.TrimPrefix(e.proxy.URL, "http://"), 3000, 4, 300*time.Millisecond)
+	status, body, err := sendSlowly(t, strings.TrimPrefix(e.proxy.URL, "http://"), 3000, 4, 300*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != 200 || body != "3000" {
-		t.Fatalf("slow upload: %d %q, want 200 \"3000\"", resp.StatusCode, body)
+	if status != 200 || body != "3000" {
+		t.Fatalf("slow upload: %d %q, want 200 \"3000\"", status, body)
 	}
 }
 
@@ -98,12 +99,12 @@ func TestSlowBodyIsCut(t *testing.T) {
 		options: func(o *gateway.Options) { o.Proxy.BodyMinRate, o.Proxy.BodyGrace = 100, 500*time.Millisecond },
 	})
 	start := time.Now()
-	resp, body, err := sendSlowly(t, strings.TrimPrefix(e.proxy.URL, "http://"), 60, 60, time.Second)
+	status, body, err := sendSlowly(t, strings.TrimPrefix(e.proxy.URL, "http://"), 60, 60, time.Second)
 	if err != nil {
 		t.Fatalf("after %v: %v", time.Since(start), err)
 	}
-	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(body, "REQUEST_BODY_TOO_SLOW") {
-		t.Fatalf("1 byte/s body: %d %q after %v", resp.StatusCode, body, time.Since(start))
+	if status != http.StatusRequestTimeout || !strings.Contains(body, "REQUEST_BODY_TOO_SLOW") {
+		t.Fatalf("1 byte/s body: %d %q after %v", status, body, time.Since(start))
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("cut after %v", d)
@@ -135,6 +136,7 @@ func TestConnectionCap(t *testing.T) {
 			return false
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
 		return resp.StatusCode == 200
 	}
 	c1, b1 := open()

@@ -17,6 +17,7 @@ limitations under the License.
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -72,8 +73,9 @@ func NewServer(h http.Handler, o ServerOptions) *http.Server {
 }
 
 // Listen opens a TCP listener on addr capped at o.MaxConns connections.
-func Listen(addr string, o ServerOptions) (net.Listener, error) {
-	l, err := net.Listen("tcp", addr)
+func Listen(ctx context.Context, addr string, o ServerOptions) (net.Listener, error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
 	}
