@@ -69,6 +69,18 @@ services: ## Check that redis-server and postgres are installed (installs them w
 test: services envtest ## Run all tests: unit, and integration against real kube-apiserver, Redis and Postgres.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh --print-dir)" go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target in the repository for FUZZTIME each (default 30s); the seed corpora also run in make test.
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./bin/' | sort); do \
+		pkg="./$$(dirname "$${f#./}")"; \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+			echo "== fuzz $$pkg $$name ($(FUZZTIME))"; \
+			go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+		done; \
+	done
+
 .PHONY: test-unit
 test-unit: ## Run only the tests that need no services.
 	go test $(GO_TEST_FLAGS) ./internal/forecast/... ./internal/policy/... ./internal/schedule/...
@@ -154,8 +166,8 @@ bench-snapshot: services ## Snapshot run for 1,000 and 10,000 tenants x 9 metric
 	go test ./bench -run '^$$' -bench 'Snapshot|QueryAll|ReadAll|HistoryWrite' -benchtime 3x -benchmem | tee /dev/stderr | awk '/^Benchmark/ {print}' | column -t
 
 .PHONY: bench-gateway
-bench-gateway: ## Gateway vs nginx proxy_pass on loopback: throughput, CPU per request, the Go HTTP ceiling, fixed-rate p99, the 402 path.
-	@hack/install-services.sh nginx wrk
+bench-gateway: ## Gateway vs nginx, HAProxy and Caddy on loopback: throughput, p99, CPU per request, the Go HTTP ceiling, fixed-rate p99, the 402 path.
+	@hack/install-services.sh nginx wrk haproxy caddy
 	DURATION=$${DURATION:-8s} ROUNDS=$${ROUNDS:-2} bench/gateway.sh
 
 .PHONY: bench-forecast

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Gateway benchmarks on loopback, side by side with nginx:
+# Gateway benchmarks on loopback, side by side with nginx, HAProxy and Caddy:
 #   1. proxied throughput and latency: gateway vs nginx proxy_pass (one worker,
-#      keepalive upstream) in front of the same upstream (a second nginx, one
-#      worker, answering a fixed 200), same wrk load, alternating rounds; with
-#      each proxy's CPU time per request, read from /proc;
+#      keepalive upstream), HAProxy (Debian, one thread, http-reuse always),
+#      Caddy reverse_proxy (the latest release from the Go module proxy, built
+#      into a cache outside the checkout, and Debian's caddy package), all in
+#      front of the same upstream (a second nginx, one worker, answering a fixed
+#      200), same wrk load, alternating rounds; with each proxy's CPU time per
+#      request, read from /proc;
 #   2. the 402 path (a starter tenant calling the analytics feature);
 #   3. the ceiling: what a Go HTTP server can do at all on this machine
 #      (bench/gateway/ceiling: net/http answering a fixed 200, the leanest
@@ -14,8 +17,10 @@
 # The gateway runs with --policy-file (no cluster), real HS256 tokens and a real
 # Redis counting every proxied call. Every load run is bounded by DURATION.
 #
-# Needs nginx, wrk, redis-server, openssl, go:  apt-get install -y nginx wrk redis-server
-# (make bench-gateway installs them when root; vegeta comes from the Go module proxy).
+# Needs nginx, wrk, redis-server, openssl, go, haproxy, caddy:
+#   apt-get install -y nginx wrk redis-server haproxy caddy
+# (make bench-gateway installs them when root; vegeta and the latest Caddy come
+# from the Go module proxy, into $CACHE, default ~/.cache/subscription-operator/bench-bin).
 # Usage: bench/gateway.sh   (env: DURATION=10s CONNS=64 ROUNDS=3 RATE=5000 GOMAXPROCS=)
 set -euo pipefail
 
@@ -24,9 +29,10 @@ CONNS="${CONNS:-64}"
 ROUNDS="${ROUNDS:-3}"
 RATE="${RATE:-5000}"
 VEGETA_VERSION=v12.13.0
+CACHE="${CACHE:-$HOME/.cache/subscription-operator/bench-bin}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-for bin in nginx wrk redis-server openssl go python3; do
-  command -v "$bin" >/dev/null || { echo "gateway.sh: $bin not found (apt-get install -y nginx wrk redis-server openssl)" >&2; exit 1; }
+for bin in nginx wrk redis-server openssl go python3 haproxy caddy; do
+  command -v "$bin" >/dev/null || { echo "gateway.sh: $bin not found (apt-get install -y nginx wrk redis-server openssl haproxy caddy)" >&2; exit 1; }
 done
 
 work="$(mktemp -d)"
@@ -41,6 +47,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 UP=$(free_port); NG=$(free_port); GW=$(free_port); GM=$(free_port); RP=$(free_port)
+HP=$(free_port); CL=$(free_port); CD=$(free_port)
 
 echo "building the gateway, the ceiling servers and vegeta..." >&2
 (cd "$root" && CGO_ENABLED=0 go build -trimpath -o "$work/gateway" ./cmd/gateway)
@@ -50,6 +57,13 @@ if [ ! -x "$vegeta" ]; then
   mkdir -p "$root/bin"
   GOBIN="$work" go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
   mv "$work/vegeta" "$vegeta"
+fi
+
+# The latest Caddy, built once into $CACHE (outside the checkout).
+caddy_latest="$CACHE/caddy"
+if [ ! -x "$caddy_latest" ]; then
+  mkdir -p "$CACHE"
+  GOBIN="$CACHE" go install github.com/caddyserver/caddy/v2/cmd/caddy@latest
 fi
 
 # The upstream: one nginx worker answering 200 with a small body.
@@ -92,6 +106,49 @@ http {
 CONF
 nginx -p "$work" -c "$work/upstream.conf"
 nginx -p "$work" -c "$work/proxy.conf"
+# HAProxy: one thread like nginx's one worker, keep-alive to the upstream.
+cat > "$work/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  maxconn 8192
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+frontend f
+  bind 127.0.0.1:$HP
+  default_backend b
+backend b
+  server up 127.0.0.1:$UP
+CONF
+haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
+HPP=$!; pids+=($HPP)
+# Caddy: reverse_proxy with as many idle upstream connections as the gateway.
+caddyfile() { # PORT
+  cat <<CONF
+{
+  admin off
+  auto_https off
+}
+:$1 {
+  bind 127.0.0.1
+  reverse_proxy 127.0.0.1:$UP {
+    transport http {
+      keepalive_idle_conns 1024
+      keepalive_idle_conns_per_host 1024
+    }
+  }
+}
+CONF
+}
+caddyfile "$CL" > "$work/Caddyfile.latest"
+caddyfile "$CD" > "$work/Caddyfile.debian"
+XDG_DATA_HOME="$work" XDG_CONFIG_HOME="$work" "$caddy_latest" run --adapter caddyfile --config "$work/Caddyfile.latest" >"$work/caddy-latest.log" 2>&1 &
+CLP=$!; pids+=($CLP)
+XDG_DATA_HOME="$work" XDG_CONFIG_HOME="$work" caddy run --adapter caddyfile --config "$work/Caddyfile.debian" >"$work/caddy-debian.log" 2>&1 &
+CDP=$!; pids+=($CDP)
 redis-server --bind 127.0.0.1 --port "$RP" --save "" --appendonly no >"$work/redis.log" 2>&1 &
 pids+=($!)
 
@@ -159,16 +216,29 @@ wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $ENT" "http://127.0.0.1:$GW$pr
 
 NGW=$(pgrep -P "$(cat "$work/proxy.pid")" | head -1) # the proxy's worker process
 GWP=${pids[-1]}
+caddy_v=$(go version -m "$caddy_latest" | awk '$1=="mod" {print $3}'); caddy_d=$(caddy version | awk '{print $1}')
+haproxy_v=$(haproxy -v | awk 'NR==1 {print $3}')
+for port in $HP $CL $CD; do
+  for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port$proxied" && break; sleep 0.1; done
+  check "http://127.0.0.1:$port$proxied" 200 "$ENT"
+done
 read -r d_rps d_p50 d_p99 _ < <(run direct "http://127.0.0.1:$UP$proxied" "$ENT")
 printf '| run | proxy | req/s | p50 ms | p99 ms | p99 added vs direct ms | proxy CPU µs/request |\n|---|---|---:|---:|---:|---:|---:|\n'
 printf '| - | direct (no proxy) | %s | %s | %s | - | - |\n' "$d_rps" "$d_p50" "$d_p99"
-ng_all=(); gw_all=(); ngp99=(); gwp99=()
+ng_all=(); gw_all=(); ngp99=(); gwp99=(); others=(); gw_cpu_all=()
 for r in $(seq "$ROUNDS"); do
   read -r n_rps n_p50 n_p99 n_cpu < <(run "nginx-$r" "http://127.0.0.1:$NG$proxied" "$ENT" "$NGW")
   printf '| %d | nginx proxy_pass | %s | %s | %s | %.3f | %s |\n' "$r" "$n_rps" "$n_p50" "$n_p99" "$(python3 -c "print($n_p99-$d_p99)")" "$n_cpu"
   read -r g_rps g_p50 g_p99 g_cpu < <(run "gateway-$r" "http://127.0.0.1:$GW$proxied" "$ENT" "$GWP")
   printf '| %d | gateway | %s | %s | %s | %.3f | %s |\n' "$r" "$g_rps" "$g_p50" "$g_p99" "$(python3 -c "print($g_p99-$d_p99)")" "$g_cpu"
   ng_all+=("$n_rps"); gw_all+=("$g_rps"); ngp99+=("$n_p99"); gwp99+=("$g_p99")
+  for o in "haproxy $haproxy_v:$HP:$HPP" "caddy $caddy_v (Go module proxy):$CL:$CLP" "caddy $caddy_d (Debian):$CD:$CDP"; do
+    IFS=: read -r oname oport opid <<<"$o"
+    read -r o_rps o_p50 o_p99 o_cpu < <(run "other-$oport-$r" "http://127.0.0.1:$oport$proxied" "$ENT" "$opid")
+    printf '| %d | %s | %s | %s | %s | %.3f | %s |\n' "$r" "$oname" "$o_rps" "$o_p50" "$o_p99" "$(python3 -c "print($o_p99-$d_p99)")" "$o_cpu"
+    others+=("$oname|$o_rps|$o_cpu")
+  done
+  gw_cpu_all+=("$g_cpu")
 done
 read -r u_rps u_p50 u_p99 u_cpu < <(run "402" "http://127.0.0.1:$GW$gated" "$STARTER" "$GWP")
 printf '| - | gateway 402 path | %s | %s | %s | - | %s |\n' "$u_rps" "$u_p50" "$u_p99" "$u_cpu"
@@ -214,6 +284,18 @@ ng, gw, np, gp = ([float(x) for x in a.split()] for a in sys.argv[1:5])
 print()
 print(f"throughput ratio gateway/nginx (median of {len(ng)} rounds): {statistics.median(gw)/statistics.median(ng):.2f}x")
 print(f"p99 median: nginx {statistics.median(np):.3f} ms, gateway {statistics.median(gp):.3f} ms")
+PY
+python3 - "${gw_all[*]}" "${gw_cpu_all[*]}" "${others[@]}" <<'PY'
+import statistics, sys
+gw = statistics.median(float(x) for x in sys.argv[1].split())
+gwc = statistics.median(float(x) for x in sys.argv[2].split())
+by = {}
+for o in sys.argv[3:]:
+    name, rps, cpu = o.split("|")
+    by.setdefault(name, []).append((float(rps), float(cpu)))
+for name, v in by.items():
+    rps = statistics.median(x[0] for x in v); cpu = statistics.median(x[1] for x in v)
+    print(f"gateway vs {name}: throughput {gw/rps:.2f}x, CPU per request {gwc:.1f} vs {cpu:.1f} µs")
 PY
 grep -q 'Non-2xx' "$work/wrk-402.txt" && echo "402 path: every answer was the 402 body ($(awk '/Non-2xx/ {print $5}' "$work/wrk-402.txt") non-2xx)"
 echo "gateway_usage_counter_dropped_total: $(curl -s "http://127.0.0.1:$GM/metrics" | awk '$1=="gateway_usage_counter_dropped_total" {print $2}')"

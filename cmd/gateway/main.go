@@ -57,7 +57,9 @@ type flags struct {
 	listen, forwardAuthListen, metricsListen string
 	redisURL, upstream                       string
 	failOpen                                 bool
-	upstreamTimeout, flushInterval, shutdown time.Duration
+	flushInterval, shutdown                  time.Duration
+	proxy                                    gateway.ProxyOptions
+	server                                   gateway.ServerOptions
 	logLevel                                 string
 	policyFile, secretsDir                   string
 	pprof                                    bool
@@ -73,7 +75,14 @@ func main() {
 	flag.StringVar(&f.redisURL, "redis-url", os.Getenv("REDIS_URL"), "Redis URL for the daily API call counters (env REDIS_URL; empty: count in memory only)")
 	flag.StringVar(&f.upstream, "upstream", "", "upstream URL; overrides spec.gateway.upstream")
 	flag.BoolVar(&f.failOpen, "fail-open", false, "let requests through until the policy has been read (afterwards spec.gateway.failOpen decides)")
-	flag.DurationVar(&f.upstreamTimeout, "upstream-response-timeout", 60*time.Second, "how long to wait for the upstream's response headers")
+	flag.DurationVar(&f.proxy.ResponseHeaderTimeout, "upstream-response-timeout", gateway.DefaultResponseHeaderTimeout, "how long to wait for the upstream's response headers, counted from the end of the request body")
+	flag.IntVar(&f.proxy.MaxIdleConnsPerHost, "upstream-idle-conns", gateway.DefaultMaxIdleConnsPerHost, "idle keep-alive connections kept to the upstream")
+	flag.Int64Var(&f.proxy.BodyMinRate, "body-min-rate", gateway.DefaultBodyMinRate, "bytes per second a request body must average after --body-grace, or the request gets 408 (negative: no check)")
+	flag.DurationVar(&f.proxy.BodyGrace, "body-grace", gateway.DefaultBodyGrace, "time a request body may take before --body-min-rate applies")
+	flag.DurationVar(&f.server.ReadHeaderTimeout, "read-header-timeout", gateway.DefaultReadHeaderTimeout, "time a client has to send the request line and headers")
+	flag.DurationVar(&f.server.IdleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "how long an idle keep-alive client connection stays open")
+	flag.IntVar(&f.server.MaxHeaderBytes, "max-header-bytes", gateway.DefaultMaxHeaderBytes, "largest request line and headers accepted (431 beyond)")
+	flag.IntVar(&f.server.MaxConns, "max-connections", gateway.DefaultMaxConns, "open client connections per listening port; further clients wait to be accepted (negative: no cap)")
 	flag.DurationVar(&f.flushInterval, "flush-interval", 100*time.Millisecond, "how often counted API calls are written to Redis")
 	flag.DurationVar(&f.shutdown, "shutdown-timeout", 15*time.Second, "how long to drain connections on SIGTERM")
 	flag.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -151,7 +160,7 @@ func run(f flags) error {
 	gw := gateway.New(gateway.Options{
 		FailOpen: f.failOpen, Upstream: upstream, ReadSecret: secrets,
 		Counter: counter, Metrics: metrics, Logger: log,
-		Proxy: gateway.ProxyOptions{ResponseHeaderTimeout: f.upstreamTimeout},
+		Proxy: f.proxy,
 	})
 	defer gw.Stop()
 
@@ -173,23 +182,15 @@ func run(f flags) error {
 		go func() { errc <- watcher.Run(ctx) }()
 	}
 
+	servers, err := serve(ctx, f, []listener{{f.listen, gw.Handler()}, {f.metricsListen, opsMux(reg, gw, f.pprof)},
+		{f.forwardAuthListen, gw.ForwardAuthHandler()}}, errc, log)
+	if err != nil {
+		return err
+	}
 	counterCtx, stopCounter := context.WithCancel(context.Background())
 	counterDone := make(chan struct{})
 	go func() { counter.Run(counterCtx); close(counterDone) }()
 	go gw.RefreshKeys(ctx)
-
-	servers := []*http.Server{newServer(f.listen, gw.Handler()), newServer(f.metricsListen, opsMux(reg, gw, f.pprof))}
-	if f.forwardAuthListen != "" {
-		servers = append(servers, newServer(f.forwardAuthListen, gw.ForwardAuthHandler()))
-	}
-	for _, s := range servers {
-		go func() {
-			log.Info("listening", "addr", s.Addr)
-			if err := s.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("listening on %s: %w", s.Addr, err)
-			}
-		}()
-	}
 
 	var runErr error
 	select {
@@ -205,6 +206,38 @@ func run(f flags) error {
 	stopCounter() // final flush of the counted calls
 	<-counterDone
 	return runErr
+}
+
+type listener struct {
+	addr string
+	h    http.Handler
+}
+
+// serve starts a server with the gateway's limits on every listener with an
+// address; their errors go to errc.
+func serve(ctx context.Context, f flags, ls []listener, errc chan<- error, log *slog.Logger) ([]*http.Server, error) {
+	var servers []*http.Server
+	for _, l := range ls {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := gateway.Listen(ctx, l.addr, f.server)
+		if err != nil {
+			for _, s := range servers {
+				_ = s.Close()
+			}
+			return nil, err
+		}
+		s := gateway.NewServer(l.h, f.server)
+		servers = append(servers, s)
+		go func() {
+			log.Info("listening", "addr", l.addr)
+			if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serving on %s: %w", l.addr, err)
+			}
+		}()
+	}
+	return servers, nil
 }
 
 // newRedis connects to Redis for the counters (nil without a URL).
@@ -244,13 +277,6 @@ func opsMux(reg *prometheus.Registry, gw *gateway.Gateway, withPprof bool) *http
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	}
 	return mux
-}
-
-// newServer has header and idle timeouts but no read/write deadline, which
-// would cut streaming responses and WebSockets.
-func newServer(addr string, h http.Handler) *http.Server {
-	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		MaxHeaderBytes: 64 << 10}
 }
 
 // newSecretReader reads the HS256 key with a single GET (an uncached client:

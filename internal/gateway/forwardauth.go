@@ -18,9 +18,10 @@ package gateway
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/bakery-ia/subscription-operator/internal/httppath"
 )
 
 // Forward-auth: the same decision for proxies that ask before forwarding.
@@ -42,44 +43,65 @@ import (
 // An allowed request gets 200 with X-Tenant-Id and X-Tenant-Tier (when the
 // tenant is known) for the proxy to copy onto the upstream request.
 
+// Every adapter normalises the original request's path with the proxy's rule
+// (internal/httppath) and decides on it; an ambiguous path is refused (400, or
+// 403 for nginx, which shows other statuses as 500). The endpoints are
+// dispatched on the raw request target, without http.ServeMux, whose path
+// canonicalisation answers 3xx redirects for "//", "/./" or "..": a
+// forward-auth answer is always a decision, never a redirect.
+
 // ForwardAuthHandler serves the forward-auth endpoints (the --forward-auth-listen port).
 func (g *Gateway) ForwardAuthHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/traefik", func(w http.ResponseWriter, r *http.Request) {
-		g.forwardAuth(w, r, r.Header.Get("X-Forwarded-Method"), pathOf(r.Header.Get("X-Forwarded-Uri")), modeFull)
-	})
-	envoy := func(w http.ResponseWriter, r *http.Request) {
-		p := strings.TrimPrefix(r.URL.Path, "/envoy")
-		if p == "" {
-			p = "/"
-		}
-		g.forwardAuth(w, r, r.Method, p, modeFull)
-	}
-	mux.HandleFunc("/envoy", envoy)
-	mux.HandleFunc("/envoy/", envoy)
-	mux.HandleFunc("/nginx", func(w http.ResponseWriter, r *http.Request) {
-		g.forwardAuth(w, r, r.Header.Get("X-Original-Method"), pathOf(r.Header.Get("X-Original-Url")), modeNginx)
-	})
-	return mux
+	return http.HandlerFunc(g.serveForwardAuth)
 }
 
-var badForwardAuth = []byte(`{"error":"bad_request","code":"FORWARD_AUTH_HEADERS_MISSING","status_code":400,"message":"The proxy did not say which request to authorise."}` + "\n")
-
-func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request, method, path string, mode writeMode) {
-	start := time.Now()
-	if method == "" || path == "" {
-		// Fail closed: without the original request there is nothing to decide.
-		h := w.Header()
-		h["Content-Type"] = hdrJSON
-		status := http.StatusBadRequest
-		if mode == modeNginx {
-			status = http.StatusForbidden
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write(badForwardAuth)
+func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
+	raw, _, err := httppath.SplitTarget(r.RequestURI)
+	if err != nil {
+		writeError(w, http.StatusNotFound, notFoundBody)
 		return
 	}
-	d := g.Decide(method, path, r.Header)
+	switch {
+	case raw == "/traefik":
+		g.forwardAuth(w, r, r.Header.Get("X-Forwarded-Method"), r.Header.Get("X-Forwarded-Uri"), modeFull)
+	case raw == "/nginx":
+		g.forwardAuth(w, r, r.Header.Get("X-Original-Method"), r.Header.Get("X-Original-Url"), modeNginx)
+	case raw == "/envoy" || strings.HasPrefix(raw, "/envoy/"):
+		// Envoy sends path_prefix + the original path (and query).
+		target := strings.TrimPrefix(r.RequestURI, "/envoy")
+		if target == "" || target[0] == '?' {
+			target = "/" + target
+		}
+		g.forwardAuth(w, r, r.Method, target, modeFull)
+	default:
+		writeError(w, http.StatusNotFound, notFoundBody)
+	}
+}
+
+var (
+	badForwardAuth = []byte(`{"error":"bad_request","code":"FORWARD_AUTH_HEADERS_MISSING","status_code":400,"message":"The proxy did not say which request to authorise."}` + "\n")
+	notFoundBody   = []byte(`{"error":"not_found","code":"NOT_FOUND","status_code":404,"message":"The forward-auth endpoints are /traefik, /envoy/... and /nginx."}` + "\n")
+)
+
+// forwardAuth decides the original request (method, request target).
+func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request, method, target string, mode writeMode) {
+	start := time.Now()
+	badStatus := http.StatusBadRequest
+	if mode == modeNginx {
+		badStatus = http.StatusForbidden
+	}
+	if method == "" || target == "" {
+		// Fail closed: without the original request there is nothing to decide.
+		writeError(w, badStatus, badForwardAuth)
+		return
+	}
+	np, err := httppath.Normalize(target)
+	if err != nil {
+		writeError(w, badStatus, badPathBody)
+		g.observe(LabelBadRequest, start)
+		return
+	}
+	d := g.Decide(method, np.Decoded, r.Header)
 	if d.Outcome != Allow {
 		g.writeDenied(w, r, &d, mode)
 		g.observe(d.Label, start)
@@ -92,23 +114,4 @@ func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request, method, pa
 	}
 	w.WriteHeader(http.StatusOK)
 	g.observe(d.Label, start)
-}
-
-// pathOf returns the decoded path of a request URI or absolute URL
-// ("/a%20b?x=1" -> "/a b"); "" when it cannot be parsed.
-func pathOf(uri string) string {
-	if uri == "" {
-		return ""
-	}
-	if uri[0] == '/' && !strings.ContainsAny(uri, "?#%") {
-		return uri
-	}
-	u, err := url.Parse(uri)
-	if err != nil {
-		return ""
-	}
-	if u.Path == "" {
-		return "/"
-	}
-	return u.Path
 }

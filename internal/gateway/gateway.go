@@ -75,6 +75,9 @@ type Gateway struct {
 	synced   atomic.Bool
 	failOpen atomic.Bool // --fail-open until a policy is read, then spec.gateway.failOpen
 	mu       sync.Mutex  // serialises Update and key refreshes
+	// failed is the policy version (UID/generation) that last failed to
+	// compile: the same bad edit is counted once, however often it is re-read.
+	failed   string
 	proxy    *proxy
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -168,9 +171,7 @@ func (g *Gateway) Update(ctx context.Context, pol *subv1.SubscriptionPolicy, ten
 	} else {
 		rules, err := policy.CompileRules(pol)
 		if err != nil {
-			g.metrics.ReloadFailures.Inc()
-			return fmt.Errorf("policy %s/%s generation %d does not compile, keeping the last rule table: %w",
-				pol.Namespace, pol.Name, pol.Generation, err)
+			return g.reloadFailed(pol, old, err)
 		}
 		r = g.render(rules)
 	}
@@ -179,14 +180,33 @@ func (g *Gateway) Update(ctx context.Context, pol *subv1.SubscriptionPolicy, ten
 	if st.upstream == nil && r.rules.Upstream != "" {
 		u, err := url.Parse(r.rules.Upstream)
 		if err != nil {
-			g.metrics.ReloadFailures.Inc()
-			return fmt.Errorf("spec.gateway.upstream %q: %w", r.rules.Upstream, err)
+			return g.reloadFailed(pol, old, fmt.Errorf("spec.gateway.upstream %q: %w", r.rules.Upstream, err))
 		}
 		st.upstream = u
 	}
+	g.failed = ""
 	g.setVerifier(ctx, st, old)
 	g.swap(st, old)
 	return nil
+}
+
+// reloadFailed counts a policy version that does not compile once and says
+// what stays in force.
+func (g *Gateway) reloadFailed(pol *subv1.SubscriptionPolicy, old *state, err error) error {
+	version := fmt.Sprintf("%s/%s/%d", pol.UID, pol.ResourceVersion, pol.Generation)
+	if pol.Generation != 0 {
+		version = fmt.Sprintf("%s/%d", pol.UID, pol.Generation) // status writes do not change it
+	}
+	if version != g.failed {
+		g.failed = version
+		g.metrics.ReloadFailures.Inc()
+	}
+	keeping := "keeping the last rule table"
+	if old == nil {
+		keeping = "no rule table is in force yet"
+	}
+	return fmt.Errorf("policy %s/%s generation %d does not compile, %s: %w",
+		pol.Namespace, pol.Name, pol.Generation, keeping, err)
 }
 
 func (g *Gateway) swap(st, old *state) {

@@ -59,8 +59,8 @@ const (
 
 // seen is what the upstream received.
 type seen struct {
-	Path, Tenant, Tier, XFF, XFHost, Host string
-	Header                                http.Header
+	Path, URI, Tenant, Tier, XFF, XFHost, Host string
+	Header                                     http.Header
 }
 
 type env struct {
@@ -72,12 +72,15 @@ type env struct {
 	mu       sync.Mutex
 	last     *seen
 	hits     int
+	uris     []string // every request target the upstream received
+	all      []seen   // every request the upstream received (target and identity)
 }
 
 type envOpts struct {
 	mutate  func(*subv1.SubscriptionPolicy)
 	tenants []subv1.TenantUsage
 	options func(*gateway.Options)
+	server  gateway.ServerOptions
 	noTable bool
 }
 
@@ -87,7 +90,9 @@ func newEnv(t testing.TB, o envOpts) *env {
 	e.upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		e.hits++
-		e.last = &seen{Path: r.URL.Path, Tenant: r.Header.Get("X-Tenant-Id"), Tier: r.Header.Get("X-Tenant-Tier"),
+		e.uris = append(e.uris, r.RequestURI)
+		e.all = append(e.all, seen{URI: r.RequestURI, Tenant: r.Header.Get("X-Tenant-Id"), Tier: r.Header.Get("X-Tenant-Tier")})
+		e.last = &seen{Path: r.URL.Path, URI: r.RequestURI, Tenant: r.Header.Get("X-Tenant-Id"), Tier: r.Header.Get("X-Tenant-Tier"),
 			XFF: r.Header.Get("X-Forwarded-For"), XFHost: r.Header.Get("X-Forwarded-Host"), Host: r.Host, Header: r.Header.Clone()}
 		e.mu.Unlock()
 		w.Header().Set("Content-Type", "text/plain")
@@ -124,7 +129,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 		}
 	}
 	e.gw.SetSynced()
-	e.proxy = httptest.NewServer(e.gw.Handler())
+	// The proxy runs with the limits cmd/gateway gives it.
+	e.proxy = httptest.NewUnstartedServer(e.gw.Handler())
+	e.proxy.Config = gateway.NewServer(e.gw.Handler(), o.server)
+	e.proxy.Listener = gateway.LimitListener(e.proxy.Listener, o.server)
+	e.proxy.Start()
 	t.Cleanup(e.proxy.Close)
 	e.fa = httptest.NewServer(e.gw.ForwardAuthHandler())
 	t.Cleanup(e.fa.Close)
@@ -135,6 +144,18 @@ func (e *env) lastSeen() *seen {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.last
+}
+
+func (e *env) receivedAll() []seen {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]seen(nil), e.all...)
+}
+
+func (e *env) received() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.uris...)
 }
 
 func (e *env) upstreamHits() int {

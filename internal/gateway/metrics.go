@@ -29,10 +29,11 @@ const (
 	LabelUnauthenticated = "unauthenticated"  // 401
 	LabelUnavailable     = "unavailable"      // 503: no rule table yet (fail closed) or no JWT key
 	LabelFailOpen        = "fail_open"        // no rule table yet, let through (fail open)
+	LabelBadRequest      = "bad_request"      // 400: an ambiguous request target (see internal/httppath)
 )
 
 var decisionLabels = []string{LabelAllowed, LabelUngated, LabelUpgradeRequired, LabelQuotaExceeded,
-	LabelUnauthenticated, LabelUnavailable, LabelFailOpen}
+	LabelUnauthenticated, LabelUnavailable, LabelFailOpen, LabelBadRequest}
 
 // Metrics are the gateway's Prometheus metrics.
 type Metrics struct {

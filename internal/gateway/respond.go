@@ -30,6 +30,8 @@ var (
 	hdrJSON      = []string{"application/json; charset=utf-8"}
 	hdrVary      = []string{"Accept-Language"}
 	hdrNoStore   = []string{"no-store"}
+	hdrNosniff   = []string{"nosniff"}
+	hdrClose     = []string{"close"}
 	hdrRetry1    = []string{"1"}
 	hdrBearer    = []string{`Bearer realm="gateway"`}
 	hdrBearerBad = []string{`Bearer realm="gateway", error="invalid_token"`}
@@ -61,6 +63,7 @@ func (g *Gateway) writeDenied(w http.ResponseWriter, r *http.Request, d *Decisio
 	h["Content-Type"] = hdrJSON
 	h["Vary"] = hdrVary
 	h["Cache-Control"] = hdrNoStore
+	h["X-Content-Type-Options"] = hdrNosniff
 	accept := ""
 	if v := r.Header["Accept-Language"]; len(v) > 0 {
 		accept = v[0]

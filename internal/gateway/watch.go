@@ -43,6 +43,7 @@ type Watcher struct {
 	Policy    string
 	cache     cache.Cache
 	poke      chan struct{}
+	lastErr   string // the update error logged last: a repeat is logged at debug level
 }
 
 // Scheme has the types the gateway watches.
@@ -133,8 +134,14 @@ func (w *Watcher) rebuild(ctx context.Context) {
 		return
 	}
 	if err := w.Gateway.Update(ctx, &pol, list.Items); err != nil {
-		log.Error("rule table not updated", "error", err)
+		if msg := err.Error(); msg != w.lastErr {
+			w.lastErr = msg
+			log.Error("rule table not updated", "error", err)
+		} else {
+			log.Debug("rule table still not updated", "error", err)
+		}
 		return
 	}
+	w.lastErr = ""
 	log.Debug("rule table rebuilt", "took", time.Since(start))
 }
