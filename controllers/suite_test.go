@@ -42,6 +42,7 @@ import (
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	opkube "github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
@@ -144,14 +145,14 @@ func startOperator() *operator {
 	skip := true
 	mgr, err := ctrl.NewManager(kube.Config, ctrl.Options{
 		Scheme:                 kube.Scheme,
-		Cache:                  controllers.CacheOptions(),
+		Cache:                  opkube.CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: &skip},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
-	Expect(controllers.SetupIndexes(ctx, mgr)).To(Succeed())
+	Expect(opkube.SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
 	comps, err := controllers.Setup(mgr, controllers.Config{Clock: clk, Redis: rdb, Postgres: pool})
 	Expect(err).NotTo(HaveOccurred())
 	op := &operator{clock: clk, components: comps, cancel: cancel, done: make(chan struct{})}
