@@ -35,7 +35,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -44,6 +43,7 @@ import (
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	opkube "github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/suite"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
 
@@ -60,20 +60,10 @@ var (
 )
 
 func TestControllers(t *testing.T) {
-	RegisterFailHandler(Fail)
-	suite, reporter := GinkgoConfiguration()
-	// Specs run in a random order (the seed is printed), not only the
-	// top-level containers: a spec that depends on what another left in the
-	// shared API server fails here rather than now and then.
-	suite.RandomizeAllSpecs = true
-	RunSpecs(t, "Controllers suite (envtest, Redis, Postgres)", suite, reporter)
+	suite.Run(t, "Controllers suite (envtest, Redis, Postgres)")
 }
 
 var _ = BeforeSuite(func() {
-	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	// Generous: the machine has two cores and CI shares them.
-	SetDefaultEventuallyTimeout(30 * time.Second)
-	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	var err error
 	kube, err = testenv.StartEnvtest()
 	Expect(err).NotTo(HaveOccurred())
