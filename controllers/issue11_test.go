@@ -120,8 +120,11 @@ var _ = Describe("Issue 11 defects", func() {
 		due := op.firstRun(ns)
 		op.setTime(due)
 		Eventually(func(g Gomega) {
-			g.Expect(getTenant(ns, good).Spec.Tier).To(Equal("starter"))
-			g.Expect(getTenant(ns, later).Spec.Tier).To(Equal("starter"), "rows after the bad one are applied")
+			for _, id := range []string{good, later} { // later: rows after the bad one are applied too
+				tu := &subv1.TenantUsage{}
+				g.Expect(kube.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: id}, tu)).To(Succeed())
+				g.Expect(tu.Spec.Tier).To(Equal("starter"))
+			}
 		}).Should(Succeed())
 		Eventually(func(g Gomega) {
 			pol := getPolicy(ns)
