@@ -134,8 +134,14 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		meta.RemoveStatusCondition(&pol.Status.Conditions, subv1.ConditionDiscovered)
 	}
 	// One timer per policy, on the injected clock. No RequeueAfter on top of
-	// it: two wakeups for one tick were how one tick ran twice.
+	// it for a tick: two wakeups for one tick were how one tick ran twice. A
+	// retry of a due run also gets one (its identity is the due time and
+	// retryAt holds it back until its backoff ends), so a retry is never
+	// stranded when a timer was set against an older reading of the clock.
 	r.Wakeups.At(pol, step.Next)
+	if step.Due {
+		return ctrl.Result{RequeueAfter: max(step.Next.Sub(r.Clock.Now()), time.Second)}, nil
+	}
 	return ctrl.Result{}, nil
 }
 
