@@ -116,7 +116,7 @@ var _ = Describe("Issue 11 defects", func() {
 			good, ns+"-Bad.Id", later)
 		Expect(err).NotTo(HaveOccurred())
 		p := testPolicy(ns, "UTC")
-		p.Spec.TenantDiscovery = &subv1.TenantDiscovery{Postgres: subv1.PostgresSource{
+		p.Spec.TenantDiscovery = &subv1.TenantDiscovery{Postgres: subv1.DiscoveryQuery{
 			Query: "SELECT tenant_id, tier FROM tenants WHERE active AND lower(tenant_id) LIKE '" + ns + "-%' ORDER BY tenant_id"}}
 		create(p)
 		due := op.firstRun(ns)

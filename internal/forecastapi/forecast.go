@@ -215,4 +215,3 @@ func appendPythonFloat(b []byte, s *string) []byte {
 	}
 	return b
 }
-
