@@ -18,16 +18,21 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/kube"
+	"github.com/bakery-ia/subscription-operator/internal/policy"
+	"github.com/bakery-ia/subscription-operator/internal/snapshot"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
 
@@ -37,49 +42,104 @@ type TenantLister interface {
 }
 
 // Discovery keeps TenantUsage objects in step with the tenants found in the
-// database. It creates and updates them, and marks (never deletes) those that
-// disappeared, so their history and forecast stay readable.
+// database. It creates and updates them, and labels (never deletes) those that
+// disappeared, so their history and forecast stay readable. It writes labels
+// only: the Discovered condition is derived from them by the forecast
+// controller, the one writer of TenantUsage status.
 type Discovery struct {
 	Client   client.Client
 	Source   TenantLister
 	Recorder events.EventRecorder
 }
 
-const discoveryManager = "tenant-discovery"
+// DiscoveryResult is what one discovery pass found.
+type DiscoveryResult struct {
+	// Found is the active tenant IDs (the cache may not show the objects
+	// just created yet).
+	Found map[string]bool
+	// Rejected describes the rows that could not become TenantUsage objects,
+	// sorted; the other rows were still applied.
+	Rejected []string
+}
 
-// Sync runs the policy's discovery query once and returns the active tenant
-// IDs it found (the cache may not show the objects it just created yet).
-func (d *Discovery) Sync(ctx context.Context, policy *subv1.SubscriptionPolicy) (map[string]bool, error) {
-	rows, err := d.Source.Tenants(ctx, policy.Spec.TenantDiscovery.Postgres.Query)
+// Condition returns the policy's Discovered condition for this pass.
+func (r *DiscoveryResult) Condition() (metav1.ConditionStatus, string, string) {
+	if len(r.Rejected) == 0 {
+		return metav1.ConditionTrue, "TenantsDiscovered", fmt.Sprintf("%d active tenants in the database", len(r.Found))
+	}
+	const show = 5
+	msg := strings.Join(r.Rejected[:min(len(r.Rejected), show)], "; ")
+	if len(r.Rejected) > show {
+		msg += fmt.Sprintf("; and %d more", len(r.Rejected)-show)
+	}
+	return metav1.ConditionFalse, "RowsRejected",
+		fmt.Sprintf("%d of %d rows of spec.tenantDiscovery were rejected: %s", len(r.Rejected), len(r.Rejected)+len(r.Found), msg)
+}
+
+// Sync runs the policy's discovery query once. A row that cannot be applied
+// (a tenant ID that is not a valid object name, a tier the policy lacks) is
+// reported in the result and skipped; every other row is applied and tenants
+// that disappeared are still labelled missing. The error is for the query
+// itself or for API failures; the result is valid alongside an API error.
+func (d *Discovery) Sync(ctx context.Context, pol *subv1.SubscriptionPolicy, spec *policy.Spec) (*DiscoveryResult, error) {
+	rows, err := d.Source.Tenants(ctx, spec.DiscoveryQuery)
 	if err != nil {
 		return nil, fmt.Errorf("spec.tenantDiscovery query: %w", err)
 	}
-	tiers := map[string]bool{}
-	for _, t := range policy.Spec.Tiers {
-		tiers[t.Name] = true
-	}
-	found := make(map[string]bool, len(rows))
+	res := &DiscoveryResult{Found: make(map[string]bool, len(rows))}
+	var errs []error
 	for _, row := range rows {
-		if !tiers[row.Tier] {
-			warn(d.Recorder, policy, "UnknownTier", "Discover",
-				fmt.Sprintf("tenant %q has tier %q, which the policy does not declare; skipped", row.TenantID, row.Tier))
+		if _, ok := spec.Tier(row.Tier); !ok {
+			res.Rejected = append(res.Rejected, fmt.Sprintf("tenant %q has tier %q, which the policy does not declare", row.TenantID, row.Tier))
 			continue
 		}
-		found[row.TenantID] = true
-		if err := d.upsert(ctx, policy, row); err != nil {
-			return nil, err
+		if err := d.upsert(ctx, pol, row); err != nil {
+			if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+				// The row, not the API, is at fault: report it and go on.
+				res.Rejected = append(res.Rejected, fmt.Sprintf("tenant %q: %s", row.TenantID, invalidCause(err)))
+				continue
+			}
+			errs = append(errs, err)
+			// Still found: a transient API error must not mark it missing.
 		}
+		res.Found[row.TenantID] = true
 	}
-	return found, d.markMissing(ctx, policy, found)
+	sort.Strings(res.Rejected)
+	discoveryRejected.WithLabelValues(policyKey(pol)).Set(float64(len(res.Rejected)))
+	if len(res.Rejected) > 0 {
+		_, _, msg := res.Condition()
+		warn(d.Recorder, pol, "DiscoveryRowsRejected", "Discover", msg)
+	}
+	if err := d.markMissing(ctx, pol, res.Found); err != nil {
+		errs = append(errs, err)
+	}
+	return res, errors.Join(errs...)
 }
 
-func (d *Discovery) upsert(ctx context.Context, policy *subv1.SubscriptionPolicy, row usage.TenantRow) error {
-	tu := &subv1.TenantUsage{ObjectMeta: metav1.ObjectMeta{Name: row.TenantID, Namespace: policy.Namespace}}
+// invalidCause is the API server's message for an invalid object, without
+// the object kind and name that the caller already gives.
+func invalidCause(err error) string {
+	var st apierrors.APIStatus
+	if errors.As(err, &st) {
+		if det := st.Status().Details; det != nil && len(det.Causes) > 0 {
+			parts := make([]string, 0, len(det.Causes))
+			for _, c := range det.Causes {
+				parts = append(parts, strings.TrimSpace(c.Field+" "+c.Message))
+			}
+			return strings.Join(parts, ", ")
+		}
+		return st.Status().Message
+	}
+	return err.Error()
+}
+
+func (d *Discovery) upsert(ctx context.Context, pol *subv1.SubscriptionPolicy, row usage.TenantRow) error {
+	tu := &subv1.TenantUsage{ObjectMeta: metav1.ObjectMeta{Name: row.TenantID, Namespace: pol.Namespace}}
 	op, err := controllerutil.CreateOrPatch(ctx, d.Client, tu, func() error {
 		if tu.CreationTimestamp.IsZero() {
 			tu.Spec.TenantID = row.TenantID
-			tu.Spec.PolicyRef.Name = policy.Name
-		} else if tu.Labels[subv1.LabelManagedBy] != discoveryManager {
+			tu.Spec.PolicyRef.Name = pol.Name
+		} else if tu.Labels[subv1.LabelManagedBy] != snapshot.DiscoveryManager {
 			// A hand-written TenantUsage of the same name wins; discovery leaves it alone.
 			return nil
 		}
@@ -87,66 +147,52 @@ func (d *Discovery) upsert(ctx context.Context, policy *subv1.SubscriptionPolicy
 		if tu.Labels == nil {
 			tu.Labels = map[string]string{}
 		}
-		tu.Labels[subv1.LabelManagedBy] = discoveryManager
+		tu.Labels[subv1.LabelManagedBy] = snapshot.DiscoveryManager
 		tu.Labels[subv1.LabelDiscoveryState] = subv1.DiscoveryActive
-		tu.Labels[subv1.LabelPolicy] = policy.Name
-		return controllerutil.SetOwnerReference(policy, tu, d.Client.Scheme())
+		tu.Labels[subv1.LabelPolicy] = pol.Name
+		return controllerutil.SetOwnerReference(pol, tu, d.Client.Scheme())
 	})
 	if err != nil {
 		return fmt.Errorf("creating or updating TenantUsage %s: %w", row.TenantID, err)
 	}
 	if op == controllerutil.OperationResultCreated {
-		normal(d.Recorder, policy, "TenantDiscovered", "Discover", "created TenantUsage "+row.TenantID)
+		normal(d.Recorder, pol, "TenantDiscovered", "Discover", "created TenantUsage "+row.TenantID)
 	}
-	return d.setDiscovered(ctx, tu, metav1.ConditionTrue, "Active", "tenant is active in the database")
+	return nil
 }
 
 // markMissing labels discovered tenants that the query no longer returns.
-func (d *Discovery) markMissing(ctx context.Context, policy *subv1.SubscriptionPolicy, found map[string]bool) error {
-	tenants, err := TenantsOfPolicy(ctx, d.Client, policy)
+func (d *Discovery) markMissing(ctx context.Context, pol *subv1.SubscriptionPolicy, found map[string]bool) error {
+	tenants, err := kube.TenantsOfPolicy(ctx, d.Client, pol.Namespace, pol.Name, true)
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for i := range tenants {
 		tu := &tenants[i]
-		if tu.Labels[subv1.LabelManagedBy] != discoveryManager || found[tu.Spec.TenantID] {
+		if tu.Labels[subv1.LabelManagedBy] != snapshot.DiscoveryManager || found[tu.Spec.TenantID] ||
+			tu.Labels[subv1.LabelDiscoveryState] == subv1.DiscoveryMissing {
 			continue
 		}
-		if tu.Labels[subv1.LabelDiscoveryState] != subv1.DiscoveryMissing {
-			patch := client.MergeFrom(tu.DeepCopy())
-			tu.Labels[subv1.LabelDiscoveryState] = subv1.DiscoveryMissing
-			if err := d.Client.Patch(ctx, tu, patch); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("labelling TenantUsage %s as missing: %w", tu.Name, err)
-			}
-			warn(d.Recorder, tu, "TenantMissing", "Discover", "tenant is no longer returned by the discovery query; history is kept")
+		patch := client.MergeFrom(tu.DeepCopy())
+		tu.Labels[subv1.LabelDiscoveryState] = subv1.DiscoveryMissing
+		if err := d.Client.Patch(ctx, tu, patch); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("labelling TenantUsage %s as missing: %w", tu.Name, err))
+			continue
 		}
-		if err := d.setDiscovered(ctx, tu, metav1.ConditionFalse, "NotFoundInDatabase",
-			"tenant is no longer returned by spec.tenantDiscovery; its history is kept"); err != nil {
-			return err
-		}
+		warn(d.Recorder, tu, "TenantMissing", "Discover", "tenant is no longer returned by the discovery query; history is kept")
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// setDiscovered patches the Discovered condition with an optimistic lock, so the
-// forecast controller's concurrent status write is never overwritten; on a
-// conflict it re-reads and tries again.
-func (d *Discovery) setDiscovered(ctx context.Context, tu *subv1.TenantUsage, status metav1.ConditionStatus, reason, msg string) error {
-	key := client.ObjectKeyFromObject(tu)
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur := &subv1.TenantUsage{}
-		if err := d.Client.Get(ctx, key, cur); err != nil {
-			return err
-		}
-		if c := findCondition(cur.Status.Conditions, subv1.ConditionDiscovered); c != nil && c.Status == status && c.Reason == reason {
-			return nil
-		}
-		patch := client.MergeFromWithOptions(cur.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		setCondition(&cur.Status.Conditions, cur.Generation, subv1.ConditionDiscovered, status, reason, msg)
-		return d.Client.Status().Patch(ctx, cur, patch)
-	})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("setting Discovered on %s: %w", tu.Name, err)
+// discoveredCondition derives a TenantUsage's Discovered condition from the
+// labels discovery keeps; ok is false for tenants discovery does not manage.
+func discoveredCondition(tu *subv1.TenantUsage) (status metav1.ConditionStatus, reason, msg string, ok bool) {
+	if tu.Labels[subv1.LabelManagedBy] != snapshot.DiscoveryManager {
+		return "", "", "", false
 	}
-	return nil
+	if tu.Labels[subv1.LabelDiscoveryState] == subv1.DiscoveryMissing {
+		return metav1.ConditionFalse, "NotFoundInDatabase", "tenant is no longer returned by spec.tenantDiscovery; its history is kept", true
+	}
+	return metav1.ConditionTrue, "Active", "tenant is active in the database", true
 }

@@ -40,6 +40,10 @@ var (
 		Name: "subscription_tenant_status_writes_total",
 		Help: "TenantUsage status writes by the forecast controller (one per tenant whose status changed).",
 	})
+	discoveryRejected = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "subscription_discovery_rejected_rows",
+		Help: "Rows of the last tenant discovery pass that could not become TenantUsage objects (invalid tenant ID, undeclared tier).",
+	}, []string{labelPolicy})
 	tenantsByStatus = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "subscription_tenants",
 		Help: "TenantUsage objects by policy and worst forecast status.",
@@ -47,7 +51,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(snapshotRuns, snapshotDuration, snapshotLastSuccess, statusWrites, tenantsByStatus)
+	metrics.Registry.MustRegister(snapshotRuns, snapshotDuration, snapshotLastSuccess, statusWrites, discoveryRejected, tenantsByStatus)
 }
 
 // labelPolicy is the metrics label holding "namespace/name" of a policy.

@@ -60,7 +60,7 @@ type Components struct {
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
-// Setup registers the controllers with the manager. Call SetupIndexes first.
+// Setup registers the controllers with the manager. Call kube.SetupIndexes first.
 func Setup(mgr ctrl.Manager, cfg Config) (*Components, error) {
 	if cfg.StatementTimeout == 0 {
 		cfg.StatementTimeout = 30 * time.Second
@@ -70,7 +70,7 @@ func Setup(mgr ctrl.Manager, cfg Config) (*Components, error) {
 	runner := &snapshot.Runner{
 		Redis:   usage.NewRedisCounters(cfg.Redis),
 		History: store,
-		Now:     cfg.Clock.Now,
+		Clock:   cfg.Clock,
 	}
 	var discovery *Discovery
 	if cfg.Postgres != nil {
@@ -82,12 +82,14 @@ func Setup(mgr ctrl.Manager, cfg Config) (*Components, error) {
 	forecasts := &ForecastReconciler{
 		Client: mgr.GetClient(), Clock: cfg.Clock, Recorder: rec, History: store, Wakeups: forecastWakeups,
 	}
+	policyWakeups := NewWakeups(cfg.Clock)
 	snapshots := &SnapshotScheduler{
-		Client: mgr.GetClient(), Clock: cfg.Clock, Recorder: rec, Runner: runner, Forecasts: forecastWakeups,
+		Client: mgr.GetClient(), Clock: cfg.Clock, Recorder: rec, Runner: runner,
+		Forecasts: forecastWakeups, Policies: policyWakeups,
 	}
 	policies := &PolicyReconciler{
 		Client: mgr.GetClient(), Clock: cfg.Clock, Recorder: rec, Snapshots: snapshots,
-		Discovery: discovery, Gateway: cfg.Gateway, Wakeups: NewWakeups(cfg.Clock),
+		Discovery: discovery, Gateway: cfg.Gateway, Wakeups: policyWakeups,
 	}
 	if err := forecasts.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up tenantusage controller: %w", err)

@@ -19,7 +19,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -31,7 +30,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
-	"github.com/bakery-ia/subscription-operator/internal/schedule"
+	"github.com/bakery-ia/subscription-operator/internal/kube"
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 	"github.com/bakery-ia/subscription-operator/internal/snapshot"
 )
 
@@ -43,8 +43,10 @@ const (
 )
 
 // SnapshotScheduler decides when a policy's snapshot is due, runs it (one run
-// per policy at a time), records the outcome, and tells the forecast controller
-// which tenants have new history.
+// per policy at a time), and tells the forecast controller which tenants have
+// new history. It never writes the policy's status: every run's outcome is
+// kept here and applied by the policy reconciler (Apply), the one writer of
+// that status; a run started outside a reconcile (RunNow) wakes it.
 type SnapshotScheduler struct {
 	Client   client.Client
 	Clock    clock.PassiveClock
@@ -52,6 +54,8 @@ type SnapshotScheduler struct {
 	Runner   *snapshot.Runner
 	// Forecasts is told about tenants whose history changed.
 	Forecasts *Wakeups
+	// Policies wakes the policy reconciler when RunNow has an outcome for it.
+	Policies *Wakeups
 	// HistoryWritten, when set, is called with the tenant IDs of every run
 	// that wrote history (complete or partial), scheduled, retried or run
 	// now. The manager points it at the forecast API's response cache so a
@@ -62,6 +66,13 @@ type SnapshotScheduler struct {
 	mu      sync.Mutex
 	running map[types.UID]*sync.Mutex // one run per policy, also across the forecast API's "run now"
 	retries map[types.UID]retryState
+	// lastRun is the scheduled time of the last run that completed, per
+	// policy. The cache may not have seen the status write that records it
+	// yet when the next reconcile comes; this memory is what makes one tick
+	// run once.
+	lastRun map[types.UID]time.Time
+	// outcomes are run results not yet applied to the policy's status.
+	outcomes map[types.UID]outcome
 }
 
 type retryState struct {
@@ -70,103 +81,137 @@ type retryState struct {
 	notBefore time.Time
 }
 
+// outcome is what a run leaves for the policy's status.
+type outcome struct {
+	run       subv1.SnapshotRun
+	status    metav1.ConditionStatus
+	reason    string
+	message   string
+	scheduled time.Time // the tick it completed; zero for RunNow and failures
+}
+
 // policyKey is the policy label value in metrics: namespace/name.
 func policyKey(p *subv1.SubscriptionPolicy) string { return p.Namespace + "/" + p.Name }
 
-// Reconcile runs the due snapshot, if any, and returns the next scheduled time
-// (or an earlier retry time).
-func (s *SnapshotScheduler) Reconcile(ctx context.Context, policy *subv1.SubscriptionPolicy, sched *schedule.Schedule, discovery *Discovery) (time.Time, error) {
-	now := s.Clock.Now()
-	last := policy.CreationTimestamp.Time
-	if policy.Status.LastScheduleTime != nil {
-		last = policy.Status.LastScheduleTime.Time
-	}
-	deadline := time.Duration(0)
-	if d := policy.Spec.Snapshot.StartingDeadlineSeconds; d != nil {
-		deadline = time.Duration(*d) * time.Second
-	}
-	plan := sched.Plan(last, now, deadline)
-	policy.Status.NextSnapshotTime = &metav1.Time{Time: plan.Next}
+// Step is what Reconcile decided.
+type Step struct {
+	// Next is when to reconcile again: the next tick or an earlier retry.
+	Next time.Time
+	// Due reports that a run is due and not yet done (a retry is waiting):
+	// the policy is Reconciling.
+	Due bool
+	// Discovery is the tenant discovery pass of this reconcile, nil when none ran.
+	Discovery *DiscoveryResult
+}
 
+// Reconcile runs the due snapshot, if any, and says when to come back.
+// begin is called just before a run starts, so the caller can show
+// Reconciling=True while it lasts.
+func (s *SnapshotScheduler) Reconcile(ctx context.Context, pol *subv1.SubscriptionPolicy, spec *policy.Spec, discovery *Discovery, begin func()) (Step, error) {
+	now := s.Clock.Now()
+	last := s.last(pol)
+	plan := spec.Schedule.Plan(last, now, spec.StartingDeadline)
+	pol.Status.NextSnapshotTime = &metav1.Time{Time: plan.Next}
+
+	if plan.Lost > 0 {
+		// Ticks older than startingDeadlineSeconds are lost for good; ticks
+		// folded into Due are not (Due stores the same snapshot later).
+		snapshotRuns.WithLabelValues(policyKey(pol), resultMissed).Add(float64(plan.Lost))
+		warn(s.Recorder, pol, "SnapshotMissed", "Snapshot", fmt.Sprintf(
+			"%d scheduled snapshot(s) up to %s were missed by more than startingDeadlineSeconds and are skipped",
+			plan.Lost, plan.TooLate.Format(time.RFC3339)))
+	}
 	if plan.Due.IsZero() {
 		if !plan.TooLate.IsZero() {
-			// Never run a stale day: report it once and move the identity on.
-			msg := fmt.Sprintf("snapshot scheduled for %s was missed by more than startingDeadlineSeconds and is skipped",
-				plan.TooLate.Format(time.RFC3339))
-			warn(s.Recorder, policy, "SnapshotMissed", "Snapshot", msg)
-			snapshotRuns.WithLabelValues(policyKey(policy), resultMissed).Add(float64(max(plan.Missed, 1)))
-			policy.Status.LastScheduleTime = &metav1.Time{Time: plan.TooLate}
+			// Never run a stale tick: move the identity on.
+			s.setLast(pol, plan.TooLate)
 		}
-		s.clearRetry(policy)
-		return plan.Next, nil
+		s.clearRetry(pol)
+		return Step{Next: plan.Next}, nil
 	}
-	if at, waiting := s.retryAt(policy, plan.Due); waiting && now.Before(at) {
-		return earliest(at, plan.Next), nil
+	if plan.Lost > 0 {
+		// Count them once: the run below (or its retries) starts from TooLate.
+		s.setLast(pol, plan.TooLate)
 	}
-	if plan.Missed > 0 {
-		snapshotRuns.WithLabelValues(policyKey(policy), resultMissed).Add(float64(plan.Missed))
+	if at, waiting := s.retryAt(pol, plan.Due); waiting && now.Before(at) {
+		return Step{Next: earliest(at, plan.Next), Due: true}, nil
+	}
+	if begin != nil {
+		begin()
 	}
 
 	var discovered map[string]bool
-	if discovery != nil && policy.Spec.TenantDiscovery != nil {
+	var found *DiscoveryResult
+	if discovery != nil && spec.DiscoveryQuery != "" {
 		var err error
-		if discovered, err = discovery.Sync(ctx, policy); err != nil {
+		found, err = discovery.Sync(ctx, pol, spec)
+		if found != nil {
+			discovered = found.Found
+		}
+		if err != nil {
 			// Discovery is best effort: the snapshot still covers the tenants we know.
-			warn(s.Recorder, policy, "DiscoveryFailed", "Discover", err.Error())
-			log.FromContext(ctx).Error(err, "tenant discovery failed")
+			warn(s.Recorder, pol, "DiscoveryFailed", "Discover", err.Error())
+			log.FromContext(ctx).Info("tenant discovery failed; the snapshot covers the known tenants", "error", err.Error())
 		}
 	}
 
-	res, err := s.runFor(ctx, policy, sched.DateOf(plan.Due), "", discovered)
+	res, err := s.runFor(ctx, pol, spec, spec.Schedule.DateOf(plan.Due), "", discovered, plan.Due)
 	if err == nil && !res.Partial() {
-		s.clearRetry(policy)
-		policy.Status.LastScheduleTime = &metav1.Time{Time: plan.Due}
-		return plan.Next, nil
+		s.clearRetry(pol)
+		s.setLast(pol, plan.Due)
+		return Step{Next: plan.Next, Discovery: found}, nil
 	}
-	// Failed or partial: keep LastScheduleTime so the same run (same date) is
-	// retried; writes are idempotent per (tenant, metric, date).
-	retry := s.scheduleRetry(policy, plan.Due, now)
-	return earliest(retry, plan.Next), nil
+	// Failed or partial: keep the last run time so the same tick (same date)
+	// is retried; writes are idempotent per (tenant, metric, date).
+	retry := s.scheduleRetry(pol, plan.Due, now)
+	return Step{Next: earliest(retry, plan.Next), Due: true, Discovery: found}, nil
 }
 
 // RunNow runs a snapshot immediately for the policy (or for one tenant of it),
 // under today's date in the policy's zone. It is what the forecast API's
-// track-usage endpoint calls; it does not move the schedule.
-func (s *SnapshotScheduler) RunNow(ctx context.Context, policy *subv1.SubscriptionPolicy, tenantID string) (snapshot.Result, error) {
-	sched, err := PolicySchedule(policy)
+// track-usage endpoint calls; it does not move the schedule. Its outcome
+// reaches the policy's status through the policy reconciler, which it wakes.
+func (s *SnapshotScheduler) RunNow(ctx context.Context, pol *subv1.SubscriptionPolicy, tenantID string) (snapshot.Result, error) {
+	spec, err := policy.CompileSpec(pol)
 	if err != nil {
 		return snapshot.Result{}, err
 	}
-	before := policy.DeepCopy()
-	res, runErr := s.runFor(ctx, policy, sched.DateOf(s.Clock.Now()), tenantID, nil)
-	if tenantID == "" {
-		if err := s.Client.Status().Patch(ctx, policy, client.MergeFrom(before)); err != nil {
-			return res, fmt.Errorf("patching status: %w", err)
-		}
+	res, runErr := s.runFor(ctx, pol, spec, spec.Today(s.Clock.Now()), tenantID, nil, time.Time{})
+	if tenantID == "" && s.Policies != nil {
+		s.Policies.Now(pol)
 	}
 	return res, runErr
 }
 
-// runFor does one run and records it in status, metrics and Events. only
-// limits it to one tenant; discovered (when discovery ran) is the set of active
-// tenants in the database, authoritative for the tenants discovery manages.
-func (s *SnapshotScheduler) runFor(ctx context.Context, policy *subv1.SubscriptionPolicy, date, only string, discovered map[string]bool) (snapshot.Result, error) {
-	lock := s.lockFor(policy.UID)
+// runFor does one run and records it in metrics, Events and the pending
+// outcome. only limits it to one tenant (its outcome is not kept: a
+// one-tenant run says nothing about the policy); discovered (when discovery
+// ran) is the set of active tenants in the database, authoritative for the
+// tenants discovery manages.
+func (s *SnapshotScheduler) runFor(ctx context.Context, pol *subv1.SubscriptionPolicy, spec *policy.Spec, date, only string,
+	discovered map[string]bool, scheduled time.Time) (snapshot.Result, error) {
+	lock := s.lockFor(pol.UID)
 	lock.Lock()
 	defer lock.Unlock()
 
-	tenants, err := TenantsOfPolicy(ctx, s.Client, policy)
+	tenants, err := kube.TenantsOfPolicy(ctx, s.Client, pol.Namespace, pol.Name, true)
 	if err != nil {
 		return snapshot.Result{}, err
 	}
-	ids := ActiveTenants(tenants, only, discovered)
+	ids := snapshot.ActiveTenants(tenants, only, discovered)
 	if only != "" && len(ids) == 0 {
-		return snapshot.Result{}, fmt.Errorf("tenant %q is not an active tenant of policy %s", only, policyKey(policy))
+		return snapshot.Result{}, fmt.Errorf("tenant %q is not an active tenant of policy %s", only, policyKey(pol))
 	}
-	res, err := s.Runner.Run(ctx, SnapshotRequest(policy, ids, date))
-	s.record(ctx, policy, res, err)
+	res, err := s.Runner.Run(ctx, snapshot.NewRequest(spec, ids, date))
+	o := s.record(ctx, pol, res, err)
+	if only == "" {
+		if err == nil && !res.Partial() {
+			o.scheduled = scheduled
+		}
+		s.keep(pol, o)
+	}
 	if err == nil {
-		s.nudgeForecasts(policy, tenants, ids)
+		s.nudgeForecasts(pol, tenants, ids)
 		if s.HistoryWritten != nil {
 			s.HistoryWritten(ids)
 		}
@@ -174,30 +219,11 @@ func (s *SnapshotScheduler) runFor(ctx context.Context, policy *subv1.Subscripti
 	return res, err
 }
 
-// record puts the outcome into status, the SnapshotSucceeded condition, an
-// Event and the metrics.
-func (s *SnapshotScheduler) record(ctx context.Context, policy *subv1.SubscriptionPolicy, res snapshot.Result, err error) {
-	key := policyKey(policy)
+// record puts the outcome into the metrics and an Event, and returns it for status.
+func (s *SnapshotScheduler) record(ctx context.Context, pol *subv1.SubscriptionPolicy, res snapshot.Result, err error) outcome {
+	key := policyKey(pol)
 	snapshotDuration.WithLabelValues(key).Observe(res.Duration.Seconds())
-	gen := policy.Generation
-	switch {
-	case err != nil:
-		snapshotRuns.WithLabelValues(key, resultFailed).Inc()
-		setCondition(&policy.Status.Conditions, gen, subv1.ConditionSnapshotSucceeded, metav1.ConditionFalse, "SnapshotFailed", err.Error())
-		warn(s.Recorder, policy, "SnapshotFailed", "Snapshot", err.Error())
-		log.FromContext(ctx).Error(err, "snapshot failed; will retry", "date", res.Date)
-		return
-	case res.Partial():
-		snapshotRuns.WithLabelValues(key, resultPartial).Inc()
-		setCondition(&policy.Status.Conditions, gen, subv1.ConditionSnapshotSucceeded, metav1.ConditionFalse, "PartialSnapshot", res.Summary())
-		warn(s.Recorder, policy, "SnapshotPartial", "Snapshot", res.Summary())
-	default:
-		snapshotRuns.WithLabelValues(key, resultSuccess).Inc()
-		snapshotLastSuccess.WithLabelValues(key).Set(float64(s.Clock.Now().Unix()))
-		setCondition(&policy.Status.Conditions, gen, subv1.ConditionSnapshotSucceeded, metav1.ConditionTrue, "SnapshotRecorded", res.Summary())
-		normal(s.Recorder, policy, "SnapshotRecorded", "Snapshot", res.Summary())
-	}
-	policy.Status.LastSnapshot = &subv1.SnapshotRun{
+	o := outcome{run: subv1.SnapshotRun{
 		Time:           metav1.Time{Time: s.Clock.Now()},
 		Date:           res.Date,
 		Tenants:        int32(res.Tenants),
@@ -205,13 +231,94 @@ func (s *SnapshotScheduler) record(ctx context.Context, policy *subv1.Subscripti
 		Failed:         int32(res.Failed),
 		DurationMillis: res.Duration.Milliseconds(),
 		FailedMetrics:  res.FailedMetricNames(),
+	}}
+	switch {
+	case err != nil:
+		snapshotRuns.WithLabelValues(key, resultFailed).Inc()
+		o.status, o.reason, o.message = metav1.ConditionFalse, "SnapshotFailed", err.Error()
+		warn(s.Recorder, pol, "SnapshotFailed", "Snapshot", err.Error())
+		log.FromContext(ctx).Info("snapshot failed; will retry", "date", res.Date, "error", err.Error())
+	case res.Partial():
+		snapshotRuns.WithLabelValues(key, resultPartial).Inc()
+		o.status, o.reason, o.message = metav1.ConditionFalse, "PartialSnapshot", res.Summary()
+		warn(s.Recorder, pol, "SnapshotPartial", "Snapshot", res.Summary())
+	default:
+		snapshotRuns.WithLabelValues(key, resultSuccess).Inc()
+		snapshotLastSuccess.WithLabelValues(key).Set(float64(s.Clock.Now().Unix()))
+		o.status, o.reason, o.message = metav1.ConditionTrue, "SnapshotRecorded", res.Summary()
+		normal(s.Recorder, pol, "SnapshotRecorded", "Snapshot", res.Summary())
 	}
+	return o
+}
+
+// Apply writes the newest run outcome, and the last completed tick, into the
+// policy's status. Only the policy reconciler calls it.
+func (s *SnapshotScheduler) Apply(pol *subv1.SubscriptionPolicy) {
+	s.mu.Lock()
+	o, ok := s.outcomes[pol.UID]
+	last := s.lastRun[pol.UID]
+	s.mu.Unlock()
+	if !last.IsZero() && (pol.Status.LastScheduleTime == nil || pol.Status.LastScheduleTime.Time.Before(last)) {
+		pol.Status.LastScheduleTime = &metav1.Time{Time: last}
+	}
+	if !ok {
+		return
+	}
+	setCondition(&pol.Status.Conditions, pol.Generation, subv1.ConditionSnapshotSucceeded, o.status, o.reason, o.message)
+	run := o.run
+	pol.Status.LastSnapshot = &run
+}
+
+func (s *SnapshotScheduler) keep(pol *subv1.SubscriptionPolicy, o outcome) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.outcomes == nil {
+		s.outcomes = map[types.UID]outcome{}
+	}
+	s.outcomes[pol.UID] = o
+}
+
+// last is the scheduled time of the last completed (or skipped) tick: the
+// newer of status.lastScheduleTime and this process's memory, or the
+// policy's creation time when it never ran.
+func (s *SnapshotScheduler) last(pol *subv1.SubscriptionPolicy) time.Time {
+	last := pol.CreationTimestamp.Time
+	if t := pol.Status.LastScheduleTime; t != nil {
+		last = t.Time
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.lastRun[pol.UID]; t.After(last) {
+		last = t
+	}
+	return last
+}
+
+func (s *SnapshotScheduler) setLast(pol *subv1.SubscriptionPolicy, t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastRun == nil {
+		s.lastRun = map[types.UID]time.Time{}
+	}
+	if t.After(s.lastRun[pol.UID]) {
+		s.lastRun[pol.UID] = t
+	}
+}
+
+// Forget drops what is kept about a deleted policy.
+func (s *SnapshotScheduler) Forget(uid types.UID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.lastRun, uid)
+	delete(s.outcomes, uid)
+	delete(s.retries, uid)
+	delete(s.running, uid)
 }
 
 // nudgeForecasts asks the forecast controller to recompute every tenant the run
 // recorded. Tenants that discovery has just created are named by their tenant
 // ID, which is also their object name.
-func (s *SnapshotScheduler) nudgeForecasts(policy *subv1.SubscriptionPolicy, tenants []subv1.TenantUsage, ids []string) {
+func (s *SnapshotScheduler) nudgeForecasts(pol *subv1.SubscriptionPolicy, tenants []subv1.TenantUsage, ids []string) {
 	byID := make(map[string]*subv1.TenantUsage, len(tenants))
 	for i := range tenants {
 		byID[tenants[i].Spec.TenantID] = &tenants[i]
@@ -219,43 +326,10 @@ func (s *SnapshotScheduler) nudgeForecasts(policy *subv1.SubscriptionPolicy, ten
 	for _, id := range ids {
 		tu := byID[id]
 		if tu == nil {
-			tu = &subv1.TenantUsage{ObjectMeta: metav1.ObjectMeta{Name: id, Namespace: policy.Namespace}}
+			tu = &subv1.TenantUsage{ObjectMeta: metav1.ObjectMeta{Name: id, Namespace: pol.Namespace}}
 		}
 		s.Forecasts.Now(tu)
 	}
-}
-
-// ActiveTenants are the tenant IDs a run covers: not suspended, not marked
-// missing by discovery, plus tenants discovery just created (the cache may not
-// have them yet). Sorted, so runs are deterministic.
-func ActiveTenants(tenants []subv1.TenantUsage, only string, discovered map[string]bool) []string {
-	set := map[string]bool{}
-	known := map[string]bool{}
-	for i := range tenants {
-		tu := &tenants[i]
-		known[tu.Spec.TenantID] = true
-		managed := tu.Labels[subv1.LabelManagedBy] == discoveryManager
-		switch {
-		case tu.Spec.Suspend:
-		case managed && discovered != nil && !discovered[tu.Spec.TenantID]:
-		case managed && discovered == nil && tu.Labels[subv1.LabelDiscoveryState] == subv1.DiscoveryMissing:
-		default:
-			set[tu.Spec.TenantID] = true
-		}
-	}
-	for id := range discovered {
-		if !known[id] {
-			set[id] = true
-		}
-	}
-	ids := make([]string, 0, len(set))
-	for id := range set {
-		if only == "" || id == only {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	return ids
 }
 
 func (s *SnapshotScheduler) lockFor(uid types.UID) *sync.Mutex {
@@ -271,77 +345,37 @@ func (s *SnapshotScheduler) lockFor(uid types.UID) *sync.Mutex {
 }
 
 // retryAt returns when the failed run for due may be retried.
-func (s *SnapshotScheduler) retryAt(policy *subv1.SubscriptionPolicy, due time.Time) (time.Time, bool) {
+func (s *SnapshotScheduler) retryAt(pol *subv1.SubscriptionPolicy, due time.Time) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, ok := s.retries[policy.UID]
+	st, ok := s.retries[pol.UID]
 	if !ok || (!due.IsZero() && !st.due.Equal(due)) {
 		return time.Time{}, false
 	}
 	return st.notBefore, true
 }
 
-func (s *SnapshotScheduler) scheduleRetry(policy *subv1.SubscriptionPolicy, due, now time.Time) time.Time {
+func (s *SnapshotScheduler) scheduleRetry(pol *subv1.SubscriptionPolicy, due, now time.Time) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.retries == nil {
 		s.retries = map[types.UID]retryState{}
 	}
-	st := s.retries[policy.UID]
+	st := s.retries[pol.UID]
 	if !st.due.Equal(due) {
 		st = retryState{due: due}
 	}
 	backoff := minRetry << min(st.attempts, 16)
 	st.attempts++
 	st.notBefore = now.Add(min(backoff, maxRetry))
-	s.retries[policy.UID] = st
+	s.retries[pol.UID] = st
 	return st.notBefore
 }
 
-func (s *SnapshotScheduler) clearRetry(policy *subv1.SubscriptionPolicy) {
+func (s *SnapshotScheduler) clearRetry(pol *subv1.SubscriptionPolicy) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.retries, policy.UID)
-}
-
-// SnapshotRequest is the run of policy for the tenants on date (YYYY-MM-DD in
-// the policy's zone); Redis counters are read for the day before, the last
-// complete day.
-func SnapshotRequest(policy *subv1.SubscriptionPolicy, tenantIDs []string, date string) snapshot.Request {
-	req := snapshot.Request{
-		Date:          date,
-		CounterDate:   previousDate(date),
-		RetentionDays: int(policy.Spec.Snapshot.RetentionDays),
-		Metrics:       snapshotMetrics(policy),
-		Tenants:       tenantIDs,
-	}
-	if req.RetentionDays == 0 {
-		req.RetentionDays = 60
-	}
-	return req
-}
-
-func snapshotMetrics(policy *subv1.SubscriptionPolicy) []snapshot.Metric {
-	out := make([]snapshot.Metric, 0, len(policy.Spec.Metrics))
-	for _, m := range policy.Spec.Metrics {
-		sm := snapshot.Metric{Name: m.Name}
-		if m.Postgres != nil {
-			sm.PostgresQuery = m.Postgres.Query
-		} else if m.RedisCounter != nil {
-			sm.RedisKeyPattern = m.RedisCounter.KeyPattern
-		}
-		out = append(out, sm)
-	}
-	return out
-}
-
-// previousDate is the calendar day before date (YYYY-MM-DD).
-func previousDate(date string) string {
-	t, err := time.Parse(time.DateOnly, date)
-	if err != nil {
-		return date
-	}
-	return t.AddDate(0, 0, -1).Format(time.DateOnly)
+	delete(s.retries, pol.UID)
 }
 
 func earliest(a, b time.Time) time.Time {

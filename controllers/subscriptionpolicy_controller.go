@@ -25,8 +25,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -34,18 +35,20 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
-	"github.com/bakery-ia/subscription-operator/internal/schedule"
+	"github.com/bakery-ia/subscription-operator/internal/kube"
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
 // GatewayManager creates, updates or removes the bundled gateway of a policy and
 // reports whether it is ready. Kept behind an interface so the policy reconciler
 // stays short and the gateway concern is tested on its own.
 type GatewayManager interface {
-	Reconcile(ctx context.Context, policy *subv1.SubscriptionPolicy) (readyReplicas int32, ready bool, msg string, err error)
+	Reconcile(ctx context.Context, pol *subv1.SubscriptionPolicy) (readyReplicas int32, ready bool, msg string, err error)
 }
 
 // PolicyReconciler validates a SubscriptionPolicy, keeps its gateway, runs its
@@ -67,103 +70,155 @@ type PolicyReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
-// Reconcile is level-triggered and idempotent: every step may run again at any time.
+// conflictRetry is how soon an object whose status patch lost an optimistic
+// lock race is reconciled again (the watch usually brings it sooner).
+const conflictRetry = time.Second
+
+// Reconcile is level-triggered and idempotent: every step may run again at any
+// time. As in Flux, one deferred function summarises the conditions and
+// patches status once; the reconciler is the only writer of the policy's status.
 func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	policy := &subv1.SubscriptionPolicy{}
-	if err := r.Get(ctx, req.NamespacedName, policy); err != nil {
-		if client.IgnoreNotFound(err) == nil {
+	pol := &subv1.SubscriptionPolicy{}
+	if err := r.Get(ctx, req.NamespacedName, pol); err != nil {
+		if apierrors.IsNotFound(err) {
 			r.Wakeups.Forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := policy.DeepCopy()
+	before := pol.DeepCopy()
+	var step Step
 	defer func() {
-		summarizePolicy(policy)
-		if equality.Semantic.DeepEqual(before.Status, policy.Status) {
-			return
-		}
-		if err := r.Status().Patch(ctx, policy, client.MergeFrom(before)); err != nil && client.IgnoreNotFound(err) != nil {
-			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
+		r.Snapshots.Apply(pol)
+		summarizePolicy(pol, step.Due || retErr != nil)
+		if err := r.patchStatus(ctx, before, pol); err != nil {
+			if apierrors.IsConflict(err) {
+				// A newer version is on its way through the watch; not an error.
+				log.FromContext(ctx).V(1).Info("status patch conflicted; requeued")
+				result, retErr = ctrl.Result{RequeueAfter: conflictRetry}, nil
+				return
+			}
+			retErr = errors.Join(retErr, err)
 		}
 	}()
 
-	// What CEL cannot check: the time zone exists and the cron parses.
-	sched, err := PolicySchedule(policy)
+	// What CEL cannot check: the time zone exists, the cron fires, limits
+	// name metrics. A spec the controller cannot use is stalled until the user
+	// edits it: requeueing would not help.
+	spec, err := policy.CompileSpec(pol)
 	if err != nil {
-		// A spec the controller cannot use is stalled until the user edits it:
-		// requeueing would not help.
-		setCondition(&policy.Status.Conditions, policy.Generation, subv1.ConditionStalled, metav1.ConditionTrue, "InvalidSpec", err.Error())
+		setCondition(&pol.Status.Conditions, pol.Generation, subv1.ConditionStalled, metav1.ConditionTrue, ReasonInvalidSpec, err.Error())
+		r.Wakeups.Forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
-	setCondition(&policy.Status.Conditions, policy.Generation, subv1.ConditionStalled, metav1.ConditionFalse, "Valid", "spec is valid")
+	setCondition(&pol.Status.Conditions, pol.Generation, subv1.ConditionStalled, metav1.ConditionFalse, "Valid", "spec is valid")
 
-	tenants, err := TenantsOfPolicy(ctx, r.Client, policy)
+	tenants, err := kube.TenantsOfPolicy(ctx, r.Client, pol.Namespace, pol.Name, true)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	policy.Status.Tenants = int32(len(tenants))
-	policy.Status.TierNames = tierNames(policy)
+	pol.Status.Tenants = int32(len(tenants))
+	pol.Status.TierNames = spec.TierNames()
 
-	if err := r.reconcileGateway(ctx, policy); err != nil {
+	if err := r.reconcileGateway(ctx, pol); err != nil {
 		return ctrl.Result{}, err
 	}
-	next, err := r.Snapshots.Reconcile(ctx, policy, sched, r.Discovery)
+	step, err = r.Snapshots.Reconcile(ctx, pol, spec, r.Discovery, func() { r.markRunning(ctx, before, pol) })
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.Wakeups.At(policy, next)
-	return ctrl.Result{RequeueAfter: max(next.Sub(r.Clock.Now()), time.Second)}, nil
+	switch {
+	case step.Discovery != nil:
+		st, reason, msg := step.Discovery.Condition()
+		setCondition(&pol.Status.Conditions, pol.Generation, subv1.ConditionDiscovered, st, reason, msg)
+	case spec.DiscoveryQuery == "":
+		meta.RemoveStatusCondition(&pol.Status.Conditions, subv1.ConditionDiscovered)
+	}
+	// One timer per policy, on the injected clock. No RequeueAfter on top of
+	// it for a tick: two wakeups for one tick were how one tick ran twice. A
+	// retry of a due run also gets one (its identity is the due time and
+	// retryAt holds it back until its backoff ends), so a retry is never
+	// stranded when a timer was set against an older reading of the clock.
+	r.Wakeups.At(pol, step.Next)
+	if step.Due {
+		return ctrl.Result{RequeueAfter: max(step.Next.Sub(r.Clock.Now()), time.Second)}, nil
+	}
+	return ctrl.Result{}, nil
 }
 
-// PolicySchedule parses the policy's snapshot schedule in its time zone, with
-// the API defaults for objects that bypassed defaulting.
-func PolicySchedule(policy *subv1.SubscriptionPolicy) (*schedule.Schedule, error) {
-	s := policy.Spec.Snapshot
-	sched, err := schedule.Parse(orDefault(s.Schedule, "0 2 * * *"), orDefault(s.TimeZone, "UTC"))
-	if err != nil {
-		return nil, fmt.Errorf("spec.snapshot: %w", err)
+// markRunning shows Reconciling=True before a snapshot run starts (a run can
+// take minutes); the deferred patch ends it.
+func (r *PolicyReconciler) markRunning(ctx context.Context, before, pol *subv1.SubscriptionPolicy) {
+	setCondition(&pol.Status.Conditions, pol.Generation, subv1.ConditionReconciling, metav1.ConditionTrue, ReasonSnapshotRunning,
+		"a scheduled snapshot is running")
+	if err := r.patchStatus(ctx, before, pol); err != nil {
+		log.FromContext(ctx).V(1).Info("could not mark the policy Reconciling", "error", err.Error())
+		return
 	}
-	return sched, nil
+	before.Status = *pol.Status.DeepCopy()
+	before.ResourceVersion = pol.ResourceVersion
 }
 
-func (r *PolicyReconciler) reconcileGateway(ctx context.Context, policy *subv1.SubscriptionPolicy) error {
+// patchStatus writes status when it changed. The optimistic lock makes a
+// write based on a stale read fail rather than overwrite a newer status.
+func (r *PolicyReconciler) patchStatus(ctx context.Context, before, pol *subv1.SubscriptionPolicy) error {
+	if equality.Semantic.DeepEqual(before.Status, pol.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, pol, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("patching status: %w", err))
+	}
+	return nil
+}
+
+func (r *PolicyReconciler) reconcileGateway(ctx context.Context, pol *subv1.SubscriptionPolicy) error {
 	if r.Gateway == nil {
 		return nil
 	}
-	ready, ok, msg, err := r.Gateway.Reconcile(ctx, policy)
+	ready, ok, msg, err := r.Gateway.Reconcile(ctx, pol)
 	if err != nil {
-		setCondition(&policy.Status.Conditions, policy.Generation, subv1.ConditionGatewayReady, metav1.ConditionFalse, "ReconcileFailed", err.Error())
+		setCondition(&pol.Status.Conditions, pol.Generation, subv1.ConditionGatewayReady, metav1.ConditionFalse, "ReconcileFailed", err.Error())
 		return fmt.Errorf("reconciling gateway: %w", err)
 	}
-	if policy.Spec.Gateway == nil || !policy.Spec.Gateway.Enabled {
-		policy.Status.Gateway = nil
-		setCondition(&policy.Status.Conditions, policy.Generation, subv1.ConditionGatewayReady, metav1.ConditionTrue, "Disabled", "the bundled gateway is disabled")
+	if pol.Spec.Gateway == nil || !pol.Spec.Gateway.Enabled {
+		pol.Status.Gateway = nil
+		setCondition(&pol.Status.Conditions, pol.Generation, subv1.ConditionGatewayReady, metav1.ConditionTrue, "Disabled", "the bundled gateway is disabled")
 		return nil
 	}
-	policy.Status.Gateway = &subv1.GatewayStatus{ReadyReplicas: ready}
+	pol.Status.Gateway = &subv1.GatewayStatus{ReadyReplicas: ready}
 	status, reason := metav1.ConditionTrue, "Available"
 	if !ok {
 		status, reason = metav1.ConditionFalse, "Progressing"
 	}
-	setCondition(&policy.Status.Conditions, policy.Generation, subv1.ConditionGatewayReady, status, reason, msg)
+	setCondition(&pol.Status.Conditions, pol.Generation, subv1.ConditionGatewayReady, status, reason, msg)
 	return nil
 }
 
+// Policy condition reasons that tests and docs rely on.
+const (
+	ReasonInvalidSpec     = "InvalidSpec"
+	ReasonSnapshotRunning = "SnapshotRunning"
+	ReasonRetryScheduled  = "RetryScheduled"
+	ReasonReconciled      = "Reconciled"
+)
+
 // summarizePolicy derives Ready and Reconciling from the other conditions, the
-// kstatus convention that Flux, Argo CD and kubectl wait understand.
-func summarizePolicy(policy *subv1.SubscriptionPolicy) {
-	conds := &policy.Status.Conditions
-	gen := policy.Generation
-	policy.Status.ObservedGeneration = gen
+// kstatus convention that Flux, Argo CD and kubectl wait understand. Stalled
+// wins; Reconciling is True while a due run waits for its retry or a failed
+// step will be retried (pending); Ready is False when anything is wrong.
+func summarizePolicy(pol *subv1.SubscriptionPolicy, pending bool) {
+	conds := &pol.Status.Conditions
+	gen := pol.Generation
+	pol.Status.ObservedGeneration = gen
 	var problems []string
-	reason := "Reconciled"
+	reason := ReasonReconciled
+	stalled := false
 	if c := findCondition(*conds, subv1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
-		problems, reason = append(problems, c.Message), c.Reason
+		problems, reason, stalled = append(problems, c.Message), c.Reason, true
 	}
-	for _, typ := range []string{subv1.ConditionSnapshotSucceeded, subv1.ConditionGatewayReady} {
+	for _, typ := range []string{subv1.ConditionSnapshotSucceeded, subv1.ConditionGatewayReady, subv1.ConditionDiscovered} {
 		if c := findCondition(*conds, typ); c != nil && c.Status == metav1.ConditionFalse {
 			problems = append(problems, typ+": "+c.Message)
-			if reason == "Reconciled" {
+			if reason == ReasonReconciled {
 				reason = c.Reason
 			}
 		}
@@ -171,13 +226,20 @@ func summarizePolicy(policy *subv1.SubscriptionPolicy) {
 	if len(problems) > 0 {
 		setCondition(conds, gen, subv1.ConditionReady, metav1.ConditionFalse, reason, strings.Join(problems, "; "))
 	} else {
-		msg := fmt.Sprintf("%d tenants", policy.Status.Tenants)
-		if policy.Status.NextSnapshotTime != nil {
-			msg += ", next snapshot " + policy.Status.NextSnapshotTime.UTC().Format(time.RFC3339)
+		msg := fmt.Sprintf("%d tenants", pol.Status.Tenants)
+		if pol.Status.NextSnapshotTime != nil {
+			msg += ", next snapshot " + pol.Status.NextSnapshotTime.UTC().Format(time.RFC3339)
 		}
 		setCondition(conds, gen, subv1.ConditionReady, metav1.ConditionTrue, reason, msg)
 	}
-	setCondition(conds, gen, subv1.ConditionReconciling, metav1.ConditionFalse, "Idle", "reconciled")
+	switch {
+	case stalled:
+		setCondition(conds, gen, subv1.ConditionReconciling, metav1.ConditionFalse, ReasonInvalidSpec, "stalled until the spec is edited")
+	case pending:
+		setCondition(conds, gen, subv1.ConditionReconciling, metav1.ConditionTrue, ReasonRetryScheduled, "a due snapshot or a failed step is retried")
+	default:
+		setCondition(conds, gen, subv1.ConditionReconciling, metav1.ConditionFalse, ReasonReconciled, "reconciled")
+	}
 	// Ready first, as kubectl describe readers expect.
 	sortConditions(*conds)
 }
@@ -202,21 +264,6 @@ func sortConditions(conds []metav1.Condition) {
 	}
 }
 
-func tierNames(policy *subv1.SubscriptionPolicy) string {
-	names := make([]string, 0, len(policy.Spec.Tiers))
-	for _, t := range policy.Spec.Tiers {
-		names = append(names, t.Name)
-	}
-	return strings.Join(names, ",")
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
 // SetupWithManager watches policies (spec changes only: our own status writes
 // must not loop), tenants (the tenant count) and the owned gateway objects.
 func (r *PolicyReconciler) SetupWithManager(mgr ctrl.Manager, owned ...client.Object) error {
@@ -238,7 +285,7 @@ func policyOfTenant(_ context.Context, o client.Object) []reconcile.Request {
 	if !ok {
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: tu.Namespace, Name: PolicyName(tu)}}}
+	return []reconcile.Request{{NamespacedName: kube.PolicyKey(tu)}}
 }
 
 // tenantCountChanged lets through creates, deletes and policyRef changes only.
@@ -247,7 +294,7 @@ func tenantCountChanged() predicate.Predicate {
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			o, ok1 := e.ObjectOld.(*subv1.TenantUsage)
 			n, ok2 := e.ObjectNew.(*subv1.TenantUsage)
-			return ok1 && ok2 && PolicyName(o) != PolicyName(n)
+			return ok1 && ok2 && policy.NameOf(o) != policy.NameOf(n)
 		},
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}

@@ -35,14 +35,15 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	opkube "github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/suite"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
 
@@ -59,20 +60,10 @@ var (
 )
 
 func TestControllers(t *testing.T) {
-	RegisterFailHandler(Fail)
-	suite, reporter := GinkgoConfiguration()
-	// Specs run in a random order (the seed is printed), not only the
-	// top-level containers: a spec that depends on what another left in the
-	// shared API server fails here rather than now and then.
-	suite.RandomizeAllSpecs = true
-	RunSpecs(t, "Controllers suite (envtest, Redis, Postgres)", suite, reporter)
+	suite.Run(t, "Controllers suite (envtest, Redis, Postgres)")
 }
 
 var _ = BeforeSuite(func() {
-	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	// Generous: the machine has two cores and CI shares them.
-	SetDefaultEventuallyTimeout(30 * time.Second)
-	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	var err error
 	kube, err = testenv.StartEnvtest()
 	Expect(err).NotTo(HaveOccurred())
@@ -144,14 +135,14 @@ func startOperator() *operator {
 	skip := true
 	mgr, err := ctrl.NewManager(kube.Config, ctrl.Options{
 		Scheme:                 kube.Scheme,
-		Cache:                  controllers.CacheOptions(),
+		Cache:                  opkube.CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: &skip},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
-	Expect(controllers.SetupIndexes(ctx, mgr)).To(Succeed())
+	Expect(opkube.SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
 	comps, err := controllers.Setup(mgr, controllers.Config{Clock: clk, Redis: rdb, Postgres: pool})
 	Expect(err).NotTo(HaveOccurred())
 	op := &operator{clock: clk, components: comps, cancel: cancel, done: make(chan struct{})}

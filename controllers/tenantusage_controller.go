@@ -30,17 +30,19 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/forecast"
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	"github.com/bakery-ia/subscription-operator/internal/kube"
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
 // HistoryReader reads one tenant's recent history (the Redis store in production).
@@ -70,6 +72,7 @@ const (
 	ReasonNoHistory          = "NoHistory"
 	ReasonHistoryUnavailable = "HistoryUnavailable"
 	ReasonSuspended          = "Suspended"
+	ReasonInvalidPolicy      = "InvalidPolicy"
 )
 
 // Reconcile recomputes one tenant's forecast.
@@ -83,8 +86,17 @@ func (r *ForecastReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	before := tu.DeepCopy()
 	status, err := r.compute(ctx, tu)
+	if s, reason, msg, ok := discoveredCondition(tu); ok {
+		setCondition(&status.Conditions, tu.Generation, subv1.ConditionDiscovered, s, reason, msg)
+	}
 	tu.Status = status
 	if patchErr := r.patchIfChanged(ctx, before, tu); patchErr != nil {
+		if apierrors.IsConflict(patchErr) {
+			// Someone changed the object since the cache saw it; the watch
+			// brings the new version and a fresh reconcile. Not an error.
+			log.FromContext(ctx).V(1).Info("status patch conflicted; requeued", "tenant", tu.Name)
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
 		return ctrl.Result{}, patchErr
 	}
 	if err != nil {
@@ -92,7 +104,7 @@ func (r *ForecastReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	r.emitTransitions(before, tu)
 	if tu.Status.Summary != nil {
-		r.countTenant(req.NamespacedName, PolicyName(tu), string(tu.Status.Summary.Status))
+		r.countTenant(req.NamespacedName, policy.NameOf(tu), string(tu.Status.Summary.Status))
 	}
 	return ctrl.Result{}, nil
 }
@@ -105,42 +117,38 @@ func (r *ForecastReconciler) compute(ctx context.Context, tu *subv1.TenantUsage)
 		setCondition(&st.Conditions, tu.Generation, subv1.ConditionReady, status, reason, msg)
 	}
 
-	policy := &subv1.SubscriptionPolicy{}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: tu.Namespace, Name: PolicyName(tu)}, policy); err != nil {
+	pol := &subv1.SubscriptionPolicy{}
+	if err := r.Get(ctx, kube.PolicyKey(tu), pol); err != nil {
 		if apierrors.IsNotFound(err) {
-			ready(metav1.ConditionFalse, ReasonPolicyNotFound, fmt.Sprintf("SubscriptionPolicy %q not found in namespace %s", PolicyName(tu), tu.Namespace))
+			ready(metav1.ConditionFalse, ReasonPolicyNotFound, fmt.Sprintf("SubscriptionPolicy %q not found in namespace %s", policy.NameOf(tu), tu.Namespace))
 			return st, nil
 		}
 		return st, fmt.Errorf("getting policy: %w", err)
 	}
-	tier := findTier(policy, tu.Spec.Tier)
-	if tier == nil {
-		ready(metav1.ConditionFalse, ReasonUnknownTier, fmt.Sprintf("tier %q is not declared by policy %s (tiers: %s)", tu.Spec.Tier, policy.Name, tierNames(policy)))
-		return st, nil
-	}
-	loc, err := time.LoadLocation(orDefault(policy.Spec.Snapshot.TimeZone, "UTC"))
+	spec, err := policy.CompileSpec(pol)
 	if err != nil {
-		// Reported in Ready; retrying cannot fix the policy, its next edit will.
-		ready(metav1.ConditionFalse, "InvalidPolicy", "policy spec.snapshot.timeZone: "+err.Error())
+		// Reported in Ready; retrying cannot fix the policy, its next edit will
+		// (the policy itself is Stalled with the same message).
+		ready(metav1.ConditionFalse, ReasonInvalidPolicy, fmt.Sprintf("policy %s: %v", pol.Name, err))
 		return st, nil //nolint:nilerr // see above
 	}
-	today := r.Clock.Now().In(loc).Format(time.DateOnly)
-	days := int(max(policy.Spec.Snapshot.RetentionDays, 1))
-	names := make([]string, len(policy.Spec.Metrics))
-	for i, m := range policy.Spec.Metrics {
-		names[i] = m.Name
+	tier, ok := spec.Tier(tu.Spec.Tier)
+	if !ok {
+		ready(metav1.ConditionFalse, ReasonUnknownTier, fmt.Sprintf("tier %q is not declared by policy %s (tiers: %s)", tu.Spec.Tier, pol.Name, spec.TierNames()))
+		return st, nil
 	}
-	points, err := r.History.Read(ctx, tu.Spec.TenantID, names, today, days)
+	today := spec.Today(r.Clock.Now())
+	points, err := r.History.Read(ctx, tu.Spec.TenantID, spec.MetricNames(), today, spec.RetentionDays)
 	if err != nil {
-		ready(metav1.ConditionFalse, ReasonHistoryUnavailable, "reading usage history: "+err.Error())
-		return st, fmt.Errorf("reading history of %s: %w", tu.Spec.TenantID, err)
+		ready(metav1.ConditionFalse, ReasonHistoryUnavailable, "reading usage history from Redis: "+err.Error())
+		return st, fmt.Errorf("reading history of %s from Redis: %w", tu.Spec.TenantID, err)
 	}
 
-	metrics, summary, lastDate := Forecast(policy, tier, tu.Spec.LimitOverrides, points, today)
+	metrics, summary, lastDate, days := Forecast(spec, tier, tu.Spec.LimitOverrides, points, today)
 	st.Tier = tier.Name
 	if lastDate == "" {
 		st.Metrics, st.Summary = nil, nil
-		ready(metav1.ConditionFalse, ReasonNoHistory, "no usage snapshot recorded yet for this tenant")
+		ready(metav1.ConditionFalse, ReasonNoHistory, fmt.Sprintf("no usage snapshot recorded yet for this tenant; a forecast needs %d days (spec.snapshot.minHistoryDays)", spec.MinHistoryDays))
 		return st, nil
 	}
 	st.LastSnapshotDate = lastDate
@@ -152,28 +160,38 @@ func (r *ForecastReconciler) compute(ctx context.Context, tu *subv1.TenantUsage)
 		ready(metav1.ConditionTrue, ReasonSuspended, "snapshots are suspended; the forecast uses the history recorded so far")
 		return st, nil
 	}
+	if days < spec.MinHistoryDays {
+		// Current usage and percentages are shown; growth rate, breach date
+		// and days left stay null until there are enough points.
+		ready(metav1.ConditionFalse, ReasonNoHistory, fmt.Sprintf("%d of %d daily points recorded (up to %s); growth rate and breach date need spec.snapshot.minHistoryDays",
+			days, spec.MinHistoryDays, lastDate))
+		return st, nil
+	}
 	ready(metav1.ConditionTrue, ReasonForecastCurrent, fmt.Sprintf("forecast from history up to %s", lastDate))
 	return st, nil
 }
 
 // Forecast turns history into status entries: one per policy metric, in the
-// policy's order, and the summary. lastDate is the newest date seen ("" = none).
-func Forecast(policy *subv1.SubscriptionPolicy, tier *subv1.Tier, overrides map[string]int64,
-	points map[string][]history.Point, today string) (metrics []subv1.MetricForecast, summary *subv1.ForecastSummary, lastDate string) {
+// policy's order, and the summary. lastDate is the newest date seen ("" =
+// none); days is the most daily points any metric has.
+func Forecast(spec *policy.Spec, tier policy.Tier, overrides map[string]int64,
+	points map[string][]history.Point, today string) (metrics []subv1.MetricForecast, summary *subv1.ForecastSummary, lastDate string, days int) {
 	todayT, _ := time.Parse(time.DateOnly, today)
-	th := policy.Spec.Thresholds
-	results := make([]forecast.Result, 0, len(policy.Spec.Metrics))
-	for _, m := range policy.Spec.Metrics {
+	th := spec.Thresholds
+	results := make([]forecast.Result, 0, len(spec.Metrics))
+	for _, m := range spec.Metrics {
 		in := forecast.Input{
-			Metric: m.Name, Label: orDefault(m.Label, m.Name), Unit: m.Unit,
-			Limit:          effectiveLimit(tier, overrides, m.Name),
+			Metric: m.Name, Label: m.Label, Unit: m.Unit,
 			Today:          todayT,
-			Method:         forecast.Method(orDefault(string(policy.Spec.Forecast.Method), string(subv1.ForecastLinear))),
-			MinHistoryDays: int(max(policy.Spec.Snapshot.MinHistoryDays, 2)),
+			Method:         forecast.Method(spec.Method),
+			MinHistoryDays: spec.MinHistoryDays,
 			Thresholds: forecast.Thresholds{
-				WarningPercent: int(th.WarningPercent), CriticalPercent: int(th.CriticalPercent),
-				WarningDays: int(th.WarningDays), CriticalDays: int(ptr.Deref(th.CriticalDays, 7)),
+				WarningPercent: th.WarningPercent, CriticalPercent: th.CriticalPercent,
+				WarningDays: th.WarningDays, CriticalDays: th.CriticalDays,
 			},
+		}
+		if v, ok := tier.EffectiveLimit(m.Name, overrides); ok {
+			in.Limit = &v
 		}
 		for _, p := range points[m.Name] {
 			d, err := time.Parse(time.DateOnly, p.Date)
@@ -185,6 +203,7 @@ func Forecast(policy *subv1.SubscriptionPolicy, tier *subv1.Tier, overrides map[
 				lastDate = p.Date
 			}
 		}
+		days = max(days, len(in.Points))
 		res := forecast.Compute(in)
 		results = append(results, res)
 		metrics = append(metrics, toMetricForecast(res))
@@ -194,7 +213,7 @@ func Forecast(policy *subv1.SubscriptionPolicy, tier *subv1.Tier, overrides map[
 	if s.DaysUntilBreach != nil {
 		summary.DaysUntilBreach = ptrInt32(*s.DaysUntilBreach)
 	}
-	return metrics, summary, lastDate
+	return metrics, summary, lastDate, days
 }
 
 func toMetricForecast(r forecast.Result) subv1.MetricForecast {
@@ -223,26 +242,6 @@ func toMetricForecast(r forecast.Result) subv1.MetricForecast {
 func ptrInt32(v int) *int32 {
 	x := int32(min(v, 1<<31-1))
 	return &x
-}
-
-func findTier(policy *subv1.SubscriptionPolicy, name string) *subv1.Tier {
-	for i := range policy.Spec.Tiers {
-		if policy.Spec.Tiers[i].Name == name {
-			return &policy.Spec.Tiers[i]
-		}
-	}
-	return nil
-}
-
-// effectiveLimit is the tenant's override, else the tier's limit, else nil (unlimited).
-func effectiveLimit(tier *subv1.Tier, overrides map[string]int64, metric string) *int64 {
-	if v, ok := overrides[metric]; ok {
-		return &v
-	}
-	if v, ok := tier.Limits[metric]; ok {
-		return &v
-	}
-	return nil
 }
 
 // patchIfChanged writes status only when it differs; an optimistic lock keeps a
@@ -299,22 +298,22 @@ func breachMessage(m subv1.MetricForecast) string {
 }
 
 // countTenant keeps subscription_tenants{policy,status} equal to the tenants'
-// current summaries; policy "" removes the tenant.
-func (r *ForecastReconciler) countTenant(key types.NamespacedName, policy, status string) {
+// current summaries; pol "" removes the tenant.
+func (r *ForecastReconciler) countTenant(key types.NamespacedName, pol, status string) {
 	r.gaugeMu.Lock()
 	defer r.gaugeMu.Unlock()
 	if r.gauge == nil {
 		r.gauge = map[types.NamespacedName][2]string{}
 	}
 	if old, ok := r.gauge[key]; ok {
-		if old == [2]string{policy, status} {
+		if old == [2]string{pol, status} {
 			return
 		}
 		tenantsByStatus.WithLabelValues(old[0], old[1]).Dec()
 		delete(r.gauge, key)
 	}
-	if policy != "" {
-		full := key.Namespace + "/" + policy
+	if pol != "" {
+		full := key.Namespace + "/" + pol
 		tenantsByStatus.WithLabelValues(full, status).Inc()
 		r.gauge[key] = [2]string{full, status}
 	}
@@ -326,7 +325,8 @@ func (r *ForecastReconciler) countTenant(key types.NamespacedName, policy, statu
 func (r *ForecastReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("tenantusage").
-		For(&subv1.TenantUsage{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Labels too: discovery's labels decide the Discovered condition.
+		For(&subv1.TenantUsage{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Watches(&subv1.SubscriptionPolicy{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfPolicy),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(r.Wakeups.Source()).
@@ -334,11 +334,11 @@ func (r *ForecastReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 func (r *ForecastReconciler) tenantsOfPolicy(ctx context.Context, o client.Object) []reconcile.Request {
-	policy, ok := o.(*subv1.SubscriptionPolicy)
+	pol, ok := o.(*subv1.SubscriptionPolicy)
 	if !ok {
 		return nil
 	}
-	tenants, err := TenantsOfPolicy(ctx, r.Client, policy)
+	tenants, err := kube.TenantsOfPolicy(ctx, r.Client, pol.Namespace, pol.Name, true)
 	if err != nil {
 		return nil
 	}

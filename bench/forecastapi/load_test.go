@@ -56,9 +56,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
-	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	opkube "github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
 )
 
@@ -142,7 +142,7 @@ func BenchmarkForecastAPILoad(b *testing.B) {
 
 	mgr, err := ctrl.NewManager(kube.Config, ctrl.Options{
 		Scheme:                 kube.Scheme,
-		Cache:                  controllers.CacheOptions(),
+		Cache:                  opkube.CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
@@ -150,7 +150,7 @@ func BenchmarkForecastAPILoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := controllers.SetupIndexes(ctx, mgr); err != nil {
+	if err := opkube.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		b.Fatal(err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")

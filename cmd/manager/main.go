@@ -98,7 +98,7 @@ func run(ctx context.Context, o options) error {
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme: kube.NewScheme(),
-		Cache:  controllers.CacheOptions(),
+		Cache:  kube.CacheOptions(),
 		Metrics: metricsserver.Options{
 			BindAddress: o.metricsAddr,
 			TLSOpts:     []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
@@ -113,7 +113,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := controllers.SetupIndexes(ctx, mgr); err != nil {
+	if err := kube.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
 	comps, err := controllers.Setup(mgr, controllers.Config{

@@ -34,13 +34,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
-	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/kube"
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 	"github.com/bakery-ia/subscription-operator/internal/snapshot"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
@@ -57,10 +58,12 @@ type options struct {
 	redisURL, databaseURL string
 	date                  string
 	statementTimeout      time.Duration
+	// clock is the real clock; tests inject a fake one.
+	clock clock.PassiveClock
 }
 
 func main() {
-	var o options
+	o := options{clock: clock.RealClock{}}
 	flag.StringVar(&o.namespace, "namespace", "", "Only policies in this namespace (default: all namespaces).")
 	flag.StringVar(&o.policy, "policy", "", "Only this policy (needs --namespace).")
 	flag.StringVar(&o.redisURL, "redis-url", os.Getenv("REDIS_URL"), "Redis for history and counters (env REDIS_URL).")
@@ -103,7 +106,10 @@ func run(ctx context.Context, o options, out io.Writer) int {
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fatal(out, "connecting to Redis: %v", err)
 	}
-	runner := &snapshot.Runner{Redis: usage.NewRedisCounters(rdb), History: history.New(rdb)}
+	if o.clock == nil {
+		o.clock = clock.RealClock{}
+	}
+	runner := &snapshot.Runner{Redis: usage.NewRedisCounters(rdb), History: history.New(rdb), Clock: o.clock}
 	if o.databaseURL != "" {
 		var pool *pgxpool.Pool
 		if pool, err = usage.NewPostgresPool(ctx, o.databaseURL); err != nil {
@@ -117,12 +123,12 @@ func run(ctx context.Context, o options, out io.Writer) int {
 	if err != nil {
 		return fatal(out, "%v", err)
 	}
-	start := time.Now().UTC()
+	start := o.clock.Now().UTC()
 	fmt.Fprintf(out, "[%s] Starting daily usage tracking\n", start.Format("2006-01-02 15:04:05-07:00"))
 	var total, succeeded, failed int
 	code := exitOK
 	for i := range policies {
-		res, err := trackPolicy(ctx, c, runner, &policies[i], o.date, out)
+		res, err := trackPolicy(ctx, c, runner, &policies[i], o.date, o.clock.Now(), out)
 		total += res.Tenants
 		succeeded += res.Succeeded
 		failed += res.Failed
@@ -135,7 +141,7 @@ func run(ctx context.Context, o options, out io.Writer) int {
 			code = exitPartial
 		}
 	}
-	end := time.Now().UTC()
+	end := o.clock.Now().UTC()
 	bar := strings.Repeat("=", 60)
 	fmt.Fprintf(out, "%s\nDaily Usage Tracking Complete\nStarted: %s UTC\nFinished: %s UTC\nDuration: %.2fs\n"+
 		"Tenants: %d total\nSuccess: %d tenants tracked\nErrors: %d tenants failed\n%s\n",
@@ -163,27 +169,21 @@ func listPolicies(ctx context.Context, c client.Client, o options) ([]subv1.Subs
 }
 
 // trackPolicy runs one policy and prints a line per tenant.
-func trackPolicy(ctx context.Context, c client.Client, runner *snapshot.Runner, p *subv1.SubscriptionPolicy, date string, out io.Writer) (snapshot.Result, error) {
-	sched, err := controllers.PolicySchedule(p)
+func trackPolicy(ctx context.Context, c client.Client, runner *snapshot.Runner, p *subv1.SubscriptionPolicy, date string, now time.Time, out io.Writer) (snapshot.Result, error) {
+	spec, err := policy.CompileSpec(p)
 	if err != nil {
 		return snapshot.Result{}, err
 	}
 	if date == "" {
-		date = sched.DateOf(time.Now())
+		date = spec.Today(now)
 	}
-	var list subv1.TenantUsageList
-	if err := c.List(ctx, &list, client.InNamespace(p.Namespace)); err != nil {
-		return snapshot.Result{}, fmt.Errorf("listing tenants: %w", err)
+	mine, err := kube.TenantsOfPolicy(ctx, c, p.Namespace, p.Name, false)
+	if err != nil {
+		return snapshot.Result{}, err
 	}
-	mine := list.Items[:0]
-	for _, tu := range list.Items {
-		if controllers.PolicyName(&tu) == p.Name {
-			mine = append(mine, tu)
-		}
-	}
-	ids := controllers.ActiveTenants(mine, "", nil)
+	ids := snapshot.ActiveTenants(mine, "", nil)
 	fmt.Fprintf(out, "Found %d active tenants to track (policy %s/%s, date %s)\n", len(ids), p.Namespace, p.Name, date)
-	req := controllers.SnapshotRequest(p, ids, date)
+	req := snapshot.NewRequest(spec, ids, date)
 	res, err := runner.Run(ctx, req)
 	if err != nil {
 		res.Failed = len(ids)

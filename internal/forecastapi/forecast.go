@@ -34,6 +34,7 @@ import (
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	"github.com/bakery-ia/subscription-operator/internal/kube"
 )
 
 // forecastEntry is a rendered body and what it was rendered from.
@@ -131,28 +132,19 @@ func (s *Server) forecast(ctx context.Context, tu *subv1.TenantUsage) (forecastE
 }
 
 // today is the current date in the time zone of the tenant's policy, the zone
-// history dates are stored in (UTC when the policy is missing or invalid).
+// history dates are stored in (UTC when the policy is missing or invalid: the
+// policy controller reports an invalid one).
 func (s *Server) today(ctx context.Context, tu *subv1.TenantUsage) string {
 	now := s.clock.Now()
-	var policy subv1.SubscriptionPolicy
-	err := s.cache.Get(ctx, types.NamespacedName{Namespace: tu.Namespace, Name: policyName(tu)}, &policy, client.UnsafeDisableDeepCopy)
-	if err != nil || policy.Spec.Snapshot.TimeZone == "" {
+	var pol subv1.SubscriptionPolicy
+	if err := s.cache.Get(ctx, kube.PolicyKey(tu), &pol, client.UnsafeDisableDeepCopy); err != nil {
 		return now.UTC().Format(time.DateOnly)
 	}
-	return now.In(s.location(policy.Spec.Snapshot.TimeZone)).Format(time.DateOnly)
-}
-
-// location caches time.LoadLocation, which reads the zone database each call.
-func (s *Server) location(name string) *time.Location {
-	if l, ok := s.zones.Load(name); ok {
-		return l.(*time.Location)
-	}
-	l, err := time.LoadLocation(name)
+	spec, err := s.compiled(&pol)
 	if err != nil {
-		l = time.UTC // the policy controller reports the invalid zone
+		return now.UTC().Format(time.DateOnly)
 	}
-	s.zones.Store(name, l)
-	return l
+	return spec.Today(now)
 }
 
 // renderForecast builds the seed's JSON from the status and the history store.
@@ -222,13 +214,4 @@ func appendPythonFloat(b []byte, s *string) []byte {
 		b = append(b, ".0"...)
 	}
 	return b
-}
-
-// policyName is the policy a tenant refers to ("default" when unset), as in
-// controllers.PolicyName.
-func policyName(tu *subv1.TenantUsage) string {
-	if tu.Spec.PolicyRef.Name == "" {
-		return "default"
-	}
-	return tu.Spec.PolicyRef.Name
 }

@@ -28,9 +28,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
-	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	opkube "github.com/bakery-ia/subscription-operator/internal/kube"
 )
 
 // lastProducts is the last products trend value of a forecast body.
@@ -55,10 +55,6 @@ func lastProducts(body []byte) int64 {
 }
 
 var _ = Describe("GET /api/v1/usage-forecast", func() {
-	It("uses the same cache index name as the controllers", func() {
-		Expect(forecastapi.IndexTenantID).To(Equal(controllers.IndexTenantID))
-	})
-
 	It("answers the seed's JSON for a tenant with nine metrics", func() {
 		r := get(forecastURL(openURL, "tenant_id=test-tenant"), "")
 		Expect(r.status).To(Equal(http.StatusOK), string(r.body))
@@ -161,7 +157,7 @@ var _ = Describe("GET /api/v1/usage-forecast", func() {
 		r := get(forecastURL(openURL, "tenant_id=empty"), "")
 		Expect(r.status).To(Equal(http.StatusNotFound))
 		var list subv1.TenantUsageList
-		Expect(mgr.GetCache().List(context.Background(), &list, client.MatchingFields{forecastapi.IndexTenantID: "fresh-tenant"})).To(Succeed())
+		Expect(mgr.GetCache().List(context.Background(), &list, client.MatchingFields{opkube.IndexTenantID: "fresh-tenant"})).To(Succeed())
 		Expect(list.Items).To(HaveLen(1))
 	})
 })

@@ -44,6 +44,7 @@ const (
 	CodeTenantSuspended    = "TENANT_SUSPENDED"     // 409
 	CodeBodyTooLarge       = "BODY_TOO_LARGE"       // 413
 	CodeRateLimited        = "RATE_LIMITED"         // 429
+	CodeInvalidPolicy      = "INVALID_POLICY"       // 409: the policy is Stalled (InvalidSpec)
 	CodeSnapshotFailed     = "SNAPSHOT_FAILED"      // 500
 	CodeInternal           = "INTERNAL"             // 500
 	CodeTrackUsageDisabled = "TRACK_USAGE_DISABLED" // 501

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/kube"
 )
 
 // The lookups below never tell a caller what exists where the caller may not
@@ -53,7 +54,7 @@ func (s *Server) findTenant(ctx context.Context, c *caller, id, ns string, need 
 		wide = d
 	}
 	var list subv1.TenantUsageList
-	opts := []client.ListOption{client.MatchingFields{IndexTenantID: id}, client.UnsafeDisableDeepCopy}
+	opts := []client.ListOption{client.MatchingFields{kube.IndexTenantID: id}, client.UnsafeDisableDeepCopy}
 	if ns != "" {
 		opts = append(opts, client.InNamespace(ns))
 	}

@@ -19,9 +19,8 @@ package forecastapi
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 
-	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
 // plansResponse is the data of a plan comparison table.
@@ -60,11 +59,15 @@ func (s *Server) servePlans(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return err
 	}
-	policy, err := s.findPolicy(r.Context(), c, ns, name)
+	pol, err := s.findPolicy(r.Context(), c, ns, name)
 	if err != nil {
 		return err
 	}
-	body, err := marshal(plans(policy))
+	spec, err := s.compiled(pol)
+	if err != nil {
+		return newError(http.StatusConflict, CodeInvalidPolicy, "SubscriptionPolicy %s/%s is invalid: %v", pol.Namespace, pol.Name, err)
+	}
+	body, err := marshal(plans(spec))
 	if err != nil {
 		return err
 	}
@@ -73,58 +76,39 @@ func (s *Server) servePlans(w http.ResponseWriter, r *http.Request, c *caller) e
 	return nil
 }
 
-// plans lists the tiers in order. A tier unlocks every feature whose minimum
-// tier is at or below it; a metric missing from a tier's limits is unlimited (null).
-func plans(p *subv1.SubscriptionPolicy) plansResponse {
-	rank := make(map[string]int, len(p.Spec.Tiers))
-	for i, t := range p.Spec.Tiers {
-		rank[t.Name] = i
-	}
+// plans lists the tiers of the compiled policy in order. A tier unlocks every
+// feature whose minimum tier is at or below it; a metric missing from a tier's
+// limits is unlimited (null). Prices come from the compiled integer cents,
+// rendered without trailing zeros ("049.50" is 49.5).
+func plans(spec *policy.Spec) plansResponse {
 	resp := plansResponse{
-		Namespace: p.Namespace, Policy: p.Name,
-		Metrics:  make([]planMetric, 0, len(p.Spec.Metrics)),
-		Features: make([]planFeature, 0, len(p.Spec.Features)),
-		Tiers:    make([]planTier, 0, len(p.Spec.Tiers)),
+		Namespace: spec.Namespace, Policy: spec.Name,
+		Metrics:  make([]planMetric, 0, len(spec.Metrics)),
+		Features: make([]planFeature, 0, len(spec.Features)),
+		Tiers:    make([]planTier, 0, len(spec.Tiers)),
 	}
-	for _, m := range p.Spec.Metrics {
-		label := m.Label
-		if label == "" {
-			label = m.Name
-		}
-		resp.Metrics = append(resp.Metrics, planMetric{Metric: m.Name, Label: label, Unit: m.Unit})
+	for _, m := range spec.Metrics {
+		resp.Metrics = append(resp.Metrics, planMetric{Metric: m.Name, Label: m.Label, Unit: m.Unit})
 	}
-	for _, f := range p.Spec.Features {
+	for _, f := range spec.Features {
 		resp.Features = append(resp.Features, planFeature{Name: f.Name, MinimumTier: f.MinimumTier})
 	}
-	for i, t := range p.Spec.Tiers {
+	for _, t := range spec.Tiers {
 		pt := planTier{
 			Name: t.Name, DisplayName: t.DisplayName, Highlighted: t.Highlighted,
-			Limits:   make(map[string]*int64, len(p.Spec.Metrics)),
-			Features: []string{},
-		}
-		if pt.DisplayName == "" {
-			pt.DisplayName = t.Name
+			Limits:   make(map[string]*int64, len(spec.Metrics)),
+			Features: spec.FeaturesOf(t),
 		}
 		if t.Price != nil {
-			// Re-rendered rather than passed through: "049" is valid in the
-			// CRD but not as a JSON number.
-			if v, err := strconv.ParseFloat(t.Price.Monthly, 64); err == nil {
-				n := json.Number(strconv.FormatFloat(v, 'f', -1, 64))
-				pt.MonthlyPrice = &n
-			}
+			n := json.Number(policy.FormatCents(t.Price.Cents))
 			cur := t.Price.Currency
-			pt.Currency = &cur
+			pt.MonthlyPrice, pt.Currency = &n, &cur
 		}
-		for _, m := range p.Spec.Metrics {
+		for _, m := range spec.Metrics {
 			if v, ok := t.Limits[m.Name]; ok {
 				pt.Limits[m.Name] = &v
 			} else {
 				pt.Limits[m.Name] = nil
-			}
-		}
-		for _, f := range p.Spec.Features {
-			if r, ok := rank[f.MinimumTier]; ok && r <= i {
-				pt.Features = append(pt.Features, f.Name)
 			}
 		}
 		resp.Tiers = append(resp.Tiers, pt)

@@ -100,12 +100,6 @@ const (
 	trackWaitTimeout = 2*trackWriteTimeout + time.Minute
 )
 
-// IndexTenantID is the cache field index on TenantUsage spec.tenantID that the
-// API looks tenants up by. controllers.SetupIndexes registers it under the same
-// name (controllers.IndexTenantID; a test keeps the two equal). The manager
-// must have it registered before it starts.
-const IndexTenantID = "spec.tenantID"
-
 // History reads a tenant's recent daily values, oldest first, in one round
 // trip. *history.Store satisfies it.
 type History interface {
@@ -146,7 +140,7 @@ type Server struct {
 	responses   *responseCache
 	runs        *runJoiner
 	trackLimits *callerLimits
-	zones       sync.Map // time zone name -> *time.Location
+	specs       sync.Map // policy UID -> compiledEntry
 	handler     http.Handler
 }
 
@@ -223,7 +217,7 @@ func WithShutdownTimeout(d time.Duration) Option {
 }
 
 // New returns the API server. c is the manager's cache (mgr.GetCache()), which
-// must have the IndexTenantID index; cfg is the rest.Config the API uses for
+// must have the kube.IndexTenantID index; cfg is the rest.Config the API uses for
 // TokenReview and SubjectAccessReview (mgr.GetConfig(); it needs RBAC to
 // create tokenreviews and subjectaccessreviews) and may be nil only WithoutAuth;
 // h is the history store.

@@ -53,9 +53,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
-	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	opkube "github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/snapshot"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
 )
@@ -118,7 +118,7 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
-	Expect(controllers.SetupIndexes(ctx, mgr)).To(Succeed())
+	Expect(opkube.SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
 
 	openClock = clocktesting.NewFakeClock(t0)
 	openLogs = &logBuffer{}

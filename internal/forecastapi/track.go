@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/snapshot"
 )
 
@@ -81,7 +82,7 @@ func (s *Server) serveTrackUsage(w http.ResponseWriter, r *http.Request, c *call
 			return newError(http.StatusConflict, CodeTenantSuspended,
 				"tenant %q (TenantUsage %s/%s) has spec.suspend set; snapshots are off for it", tenantID, tu.Namespace, tu.Name)
 		}
-		policyKey = types.NamespacedName{Namespace: tu.Namespace, Name: policyName(tu)}
+		policyKey = kube.PolicyKey(tu)
 	} else {
 		need.namespace = req.Namespace
 		if err := s.authorize(ctx, c, need); err != nil {

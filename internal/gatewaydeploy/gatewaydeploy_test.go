@@ -18,9 +18,6 @@ package gatewaydeploy
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,9 +30,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var testOpts = Options{Image: "ghcr.io/bakery-ia/subscription-operator:v0.1.0"}
 
@@ -92,35 +88,15 @@ func toYAML(t *testing.T, docs ...any) []byte {
 	return buf.Bytes()
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run `go test ./internal/gatewaydeploy -run Golden -update` to create it)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs from the rendering; run with -update if the change is intended.\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
-}
-
 func TestGoldenDeployment(t *testing.T) {
-	golden(t, "deployment.yaml", toYAML(t, render(t, basePolicy(), testOpts).Deployment))
+	golden.Assert(t, "deployment.yaml", toYAML(t, render(t, basePolicy(), testOpts).Deployment))
 }
 
 func TestGoldenAllObjectsTwoReplicas(t *testing.T) {
 	p := basePolicy()
 	p.Spec.Gateway.Replicas = ptr.To[int32](2)
 	o := render(t, p, testOpts)
-	golden(t, "objects-2-replicas.yaml", toYAML(t, o.ServiceAccount, o.Role, o.RoleBinding, o.Deployment, o.Service, o.PodDisruptionBudget))
+	golden.Assert(t, "objects-2-replicas.yaml", toYAML(t, o.ServiceAccount, o.Role, o.RoleBinding, o.Deployment, o.Service, o.PodDisruptionBudget))
 }
 
 // Like prometheus-operator's config generation test: rendering is a pure

@@ -14,13 +14,18 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package policy compiles a SubscriptionPolicy and its TenantUsage objects into
-// immutable lookup tables for the gateway: tier ranks, limits, tenants, a route
-// matcher and the localised upgrade offers. It is pure: no Kubernetes clients,
-// no I/O, and the same input always gives the same Table.
+// Package policy is the compiled view of a SubscriptionPolicy: the one place
+// where defaults and derived values are decided (schedule and time zone,
+// retention, minimum history, forecast method and thresholds, tier ranks,
+// prices in cents, effective limits, the policy a tenant belongs to, routes and
+// finished upgrade offers). The controllers, the forecast API, usage-tracker and
+// the gateway all read it; none of them repeats a default.
 //
-// A Table is never modified after Compile returns, so it can be shared by any
-// number of goroutines and swapped atomically as a whole.
+// CompileSpec compiles what every program needs; CompileRules adds what only
+// the gateway needs (tenant identity); Bind adds the TenantUsage objects. It is
+// pure: no Kubernetes clients, no I/O, and the same input always gives the same
+// result. A compiled value is never modified after it is returned, so it can be
+// shared by any number of goroutines and swapped atomically as a whole.
 package policy
 
 import (
@@ -28,17 +33,19 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 )
 
-// Defaults applied when the API server did not (objects built in Go, old objects).
+// Defaults applied when the API server did not (objects built in Go, old
+// objects). They equal the CRD's defaults; TestCRDDefaultsMatchCompiled reads
+// config/crd/bases and fails when one drifts.
 const (
 	DefaultUpgradeURL = "/app/settings/subscription"
 	DefaultClaim      = "tenant_id"
 	DefaultHeader     = "X-Tenant-ID"
 	DefaultPolicyName = "default"
+	DefaultSecretKey  = "key"
 	// FallbackLanguage is always offered and used when nothing else matches.
 	FallbackLanguage = "en"
 	// APICallsMetric is the metric the gateway counts and enforces per day.
@@ -48,34 +55,15 @@ const (
 // Unlimited is the limit of a metric a tier does not limit.
 const Unlimited int64 = -1
 
-// Rules is everything compiled from the SubscriptionPolicy itself. Tenants are
-// bound to Rules separately (see Rules.Bind) so a TenantUsage change does not
+// Rules is a compiled Spec plus what only the gateway needs. Tenants are bound
+// to Rules separately (see Rules.Bind) so a TenantUsage change does not
 // recompile routes and offers.
 type Rules struct {
-	// Policy is the policy's namespace/name; Generation its metadata.generation.
-	Namespace, Name string
-	UID             string
-	Generation      int64
+	*Spec
 
-	// Tiers in rank order (index == rank).
-	Tiers    []Tier
-	tierRank map[string]int
-
-	// Features in declaration order.
-	Features []*Feature
-	routes   *router
-
-	// Languages offered by the policy: "en" first, then the others sorted.
-	Languages []string
-
-	// Location is the policy's time zone (snapshot.timeZone), TimeZone its name.
-	Location *time.Location
-	TimeZone string
-
-	UpgradeURL string
-	Identity   Identity
-	FailOpen   bool
-	Upstream   string
+	Identity Identity
+	FailOpen bool
+	Upstream string
 }
 
 // Tier is one plan.
@@ -83,6 +71,8 @@ type Tier struct {
 	Name        string
 	DisplayName string
 	Rank        int
+	// Highlighted marks the plan to recommend in plan tables.
+	Highlighted bool `json:",omitempty"`
 	// Limits per metric; a metric that is absent is unlimited.
 	Limits map[string]int64
 	// Price is nil for a free or custom-priced tier.
@@ -165,43 +155,21 @@ func Compile(pol *subv1.SubscriptionPolicy, tenants []subv1.TenantUsage) (*Table
 	return r.Bind(tenants), nil
 }
 
-// CompileRules compiles the policy alone. Errors name the offending field.
+// CompileRules compiles the policy alone, with the gateway's tenant identity.
+// Errors name the offending field.
 func CompileRules(pol *subv1.SubscriptionPolicy) (*Rules, error) {
-	if pol == nil {
-		return nil, fmt.Errorf("policy is nil")
-	}
-	spec := &pol.Spec
-	r := &Rules{
-		Namespace:  pol.Namespace,
-		Name:       pol.Name,
-		UID:        string(pol.UID),
-		Generation: pol.Generation,
-		tierRank:   make(map[string]int, len(spec.Tiers)),
-		routes:     newRouter(),
-		UpgradeURL: DefaultUpgradeURL,
-		TimeZone:   spec.Snapshot.TimeZone,
-	}
-	if err := r.compileTiers(spec.Tiers); err != nil {
-		return nil, err
-	}
-	if r.TimeZone == "" {
-		r.TimeZone = "UTC"
-	}
-	loc, err := time.LoadLocation(r.TimeZone)
+	spec, err := CompileSpec(pol)
 	if err != nil {
-		return nil, fmt.Errorf("spec.snapshot.timeZone: %q is not an IANA time zone: %w", r.TimeZone, err)
-	}
-	r.Location = loc
-	if err := r.compileFeatures(spec.Features); err != nil {
 		return nil, err
 	}
-	if err := r.compileGateway(spec.Gateway); err != nil {
+	r := &Rules{Spec: spec}
+	if err := r.compileGateway(pol.Spec.Gateway); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-func (r *Rules) compileTiers(tiers []subv1.Tier) error {
+func (r *Spec) compileTiers(tiers []subv1.Tier) error {
 	if len(tiers) == 0 {
 		return fmt.Errorf("spec.tiers: at least one tier is required")
 	}
@@ -212,7 +180,7 @@ func (r *Rules) compileTiers(tiers []subv1.Tier) error {
 		if _, dup := r.tierRank[t.Name]; dup {
 			return fmt.Errorf("spec.tiers[%d].name: duplicate tier %q", i, t.Name)
 		}
-		tier := Tier{Name: t.Name, DisplayName: t.DisplayName, Rank: i, Limits: copyLimits(t.Limits)}
+		tier := Tier{Name: t.Name, DisplayName: t.DisplayName, Rank: i, Highlighted: t.Highlighted, Limits: copyLimits(t.Limits)}
 		if tier.DisplayName == "" {
 			tier.DisplayName = t.Name
 		}
@@ -229,7 +197,7 @@ func (r *Rules) compileTiers(tiers []subv1.Tier) error {
 	return nil
 }
 
-func (r *Rules) compileFeatures(features []subv1.Feature) error {
+func (r *Spec) compileFeatures(features []subv1.Feature) error {
 	langs := map[string]bool{FallbackLanguage: true}
 	seen := map[string]bool{}
 	for i := range features {
@@ -284,9 +252,6 @@ func (r *Rules) compileFeatures(features []subv1.Feature) error {
 func (r *Rules) compileGateway(gw *subv1.GatewaySpec) error {
 	r.Identity = Identity{From: subv1.IdentityJWTClaim, Claim: DefaultClaim, Header: DefaultHeader}
 	if gw != nil {
-		if gw.UpgradeURL != "" {
-			r.UpgradeURL = gw.UpgradeURL
-		}
 		r.FailOpen = gw.FailOpen
 		r.Upstream = gw.Upstream
 		id := gw.TenantIdentity
@@ -304,7 +269,7 @@ func (r *Rules) compileGateway(gw *subv1.GatewaySpec) error {
 				r.Identity.SecretName = j.SecretRef.Name
 				r.Identity.SecretKey = j.SecretRef.Key
 				if r.Identity.SecretKey == "" {
-					r.Identity.SecretKey = "key"
+					r.Identity.SecretKey = DefaultSecretKey
 				}
 			}
 			r.Identity.JWKSURL = j.JWKSURL
@@ -334,11 +299,7 @@ func (r *Rules) Bind(list []subv1.TenantUsage) *Table {
 		if r.Namespace != "" && tu.Namespace != "" && tu.Namespace != r.Namespace {
 			continue
 		}
-		ref := tu.Spec.PolicyRef.Name
-		if ref == "" {
-			ref = DefaultPolicyName
-		}
-		if ref != r.Name {
+		if NameOf(tu) != r.Name {
 			continue
 		}
 		items = append(items, tu)
@@ -362,17 +323,14 @@ func (r *Rules) Bind(list []subv1.TenantUsage) *Table {
 	return t
 }
 
-func (r *Rules) tenant(id, tier string, overrides map[string]int64) *Tenant {
+func (r *Spec) tenant(id, tier string, overrides map[string]int64) *Tenant {
 	rank, ok := r.tierRank[tier]
 	if !ok {
 		rank = 0
 	}
 	tn := &Tenant{ID: id, Tier: r.Tiers[rank].Name, Rank: rank, DeclaredTier: tier}
 	tn.APICallsLimit = Unlimited
-	if v, ok := r.Tiers[rank].Limits[APICallsMetric]; ok {
-		tn.APICallsLimit = v
-	}
-	if v, ok := overrides[APICallsMetric]; ok {
+	if v, ok := r.Tiers[rank].EffectiveLimit(APICallsMetric, overrides); ok {
 		tn.APICallsLimit = v
 	}
 	return tn
@@ -388,7 +346,7 @@ func (t *Table) Tenant(id string) (*Tenant, bool) {
 }
 
 // UnknownTenant is how a tenant without a TenantUsage is treated: the lowest tier.
-func (r *Rules) UnknownTenant(id string) Tenant {
+func (r *Spec) UnknownTenant(id string) Tenant {
 	return *r.tenant(id, r.Tiers[0].Name, nil)
 }
 
@@ -403,20 +361,20 @@ func (t *Table) Tenants() []string {
 }
 
 // TierRank returns the rank of a tier name.
-func (r *Rules) TierRank(name string) (int, bool) {
+func (r *Spec) TierRank(name string) (int, bool) {
 	rank, ok := r.tierRank[name]
 	return rank, ok
 }
 
 // Match finds the feature of a request. tenant is the path segment matched by
 // {tenant}, if the route has one (a substring of path; no allocation).
-func (r *Rules) Match(method, path string) (f *Feature, tenant string, ok bool) {
+func (r *Spec) Match(method, path string) (f *Feature, tenant string, ok bool) {
 	return r.routes.match(method, path)
 }
 
 // UpgradeTierForLimit returns the lowest tier above rank whose limit of metric is
 // higher than limit or unlimited; ok is false when there is none.
-func (r *Rules) UpgradeTierForLimit(rank int, metric string, limit int64) (Tier, bool) {
+func (r *Spec) UpgradeTierForLimit(rank int, metric string, limit int64) (Tier, bool) {
 	for i := rank + 1; i < len(r.Tiers); i++ {
 		v, limited := r.Tiers[i].Limits[metric]
 		if !limited || v > limit {
@@ -427,7 +385,7 @@ func (r *Rules) UpgradeTierForLimit(rank int, metric string, limit int64) (Tier,
 }
 
 // UpgradeURLFor renders spec.gateway.upgradeURL?upgrade=..&from=..&feature=...
-func (r *Rules) UpgradeURLFor(upgrade, from, feature string) string {
+func (r *Spec) UpgradeURLFor(upgrade, from, feature string) string {
 	sep := "?"
 	if strings.Contains(r.UpgradeURL, "?") {
 		sep = "&"

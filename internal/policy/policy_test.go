@@ -19,9 +19,6 @@ package policy_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -29,9 +26,8 @@ import (
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
 	"github.com/bakery-ia/subscription-operator/internal/policy/policytest"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // probes are requests whose match result is part of the golden file.
 var probes = []struct{ Method, Path string }{
@@ -129,30 +125,12 @@ func dumpTable(t *testing.T, tb *policy.Table) []byte {
 	return out.Bytes()
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading %s (run go test -update to create it): %v", path, err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
-
 func TestCompileGolden(t *testing.T) {
 	tb, err := policy.Compile(policytest.Policy(), policytest.Tenants())
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "compiled.golden", dumpTable(t, tb))
+	golden.Assert(t, "compiled.golden", dumpTable(t, tb))
 }
 
 func TestCompileDeterministic(t *testing.T) {

@@ -41,6 +41,11 @@ type Plan struct {
 	// starting deadline; zero if none (always zero without a deadline). It
 	// is for reporting, e.g. a condition saying which run was lost.
 	TooLate time.Time
+	// Lost is how many of the Missed times are older than the starting
+	// deadline: lost for good. The others were folded into Due, which
+	// stores the same kind of snapshot later, so nothing of them is lost
+	// (always zero without a deadline).
+	Lost int
 	// Next is the first scheduled time after now: when to requeue.
 	Next time.Time
 }
@@ -58,14 +63,18 @@ func (s *Schedule) Plan(last, now time.Time, startingDeadline time.Duration) Pla
 	}
 	missed := s.count(last, now)
 	if startingDeadline > 0 && now.Sub(latest) > startingDeadline {
-		p.Missed, p.TooLate = missed, latest
+		p.Missed, p.TooLate, p.Lost = missed, latest, missed
 		return p
 	}
 	p.Due, p.Missed = latest, missed-1
 	if startingDeadline > 0 {
 		// Times older than the deadline are those strictly before
 		// now-deadline; prev is inclusive, hence the nanosecond.
-		p.TooLate = s.prev(now.Add(-startingDeadline-time.Nanosecond), last)
+		cutoff := now.Add(-startingDeadline - time.Nanosecond)
+		p.TooLate = s.prev(cutoff, last)
+		if !p.TooLate.IsZero() {
+			p.Lost = s.count(last, cutoff)
+		}
 	}
 	return p
 }

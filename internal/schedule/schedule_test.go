@@ -163,7 +163,7 @@ func TestPlanDailyUTC(t *testing.T) {
 		{
 			name: "down three days, deadline 24h: only the newest runs",
 			last: day0(2, 0), now: dayN(3, 5, 0), deadline: 24 * time.Hour,
-			want: Plan{Due: dayN(3, 2, 0), Missed: 2, TooLate: dayN(2, 2, 0), Next: dayN(4, 2, 0)},
+			want: Plan{Due: dayN(3, 2, 0), Missed: 2, Lost: 2, TooLate: dayN(2, 2, 0), Next: dayN(4, 2, 0)},
 		},
 		{
 			name: "down three days, no deadline: only the newest runs, nothing too late",
@@ -173,7 +173,12 @@ func TestPlanDailyUTC(t *testing.T) {
 		{
 			name: "down three days, back at 01:00 with deadline 1h: nothing due",
 			last: day0(2, 0), now: dayN(3, 1, 0), deadline: time.Hour,
-			want: Plan{Missed: 2, TooLate: dayN(2, 2, 0), Next: dayN(3, 2, 0)},
+			want: Plan{Missed: 2, Lost: 2, TooLate: dayN(2, 2, 0), Next: dayN(3, 2, 0)},
+		},
+		{
+			name: "a minute folded into the next run within the deadline is not lost",
+			last: day0(2, 0), now: dayN(2, 2, 30), deadline: 36 * time.Hour,
+			want: Plan{Due: dayN(2, 2, 0), Missed: 1, Lost: 0, Next: dayN(3, 2, 0)},
 		},
 		{
 			name: "exactly at the deadline still runs",
@@ -183,7 +188,7 @@ func TestPlanDailyUTC(t *testing.T) {
 		{
 			name: "one nanosecond past the deadline is too late",
 			last: dayN(-1, 2, 0), now: day0(3, 0).Add(time.Nanosecond), deadline: time.Hour,
-			want: Plan{Missed: 1, TooLate: day0(2, 0), Next: dayN(1, 2, 0)},
+			want: Plan{Missed: 1, Lost: 1, TooLate: day0(2, 0), Next: dayN(1, 2, 0)},
 		},
 		{
 			name: "negative deadline means none",
@@ -207,7 +212,7 @@ func TestPlanDailyUTC(t *testing.T) {
 
 func assertPlan(t *testing.T, got, want Plan) {
 	t.Helper()
-	if !got.Due.Equal(want.Due) || got.Missed != want.Missed || !got.TooLate.Equal(want.TooLate) || !got.Next.Equal(want.Next) {
+	if !got.Due.Equal(want.Due) || got.Missed != want.Missed || got.Lost != want.Lost || !got.TooLate.Equal(want.TooLate) || !got.Next.Equal(want.Next) {
 		t.Errorf("Plan =\n  {Due %v, Missed %d, TooLate %v, Next %v}\nwant\n  {Due %v, Missed %d, TooLate %v, Next %v}",
 			got.Due.UTC(), got.Missed, got.TooLate.UTC(), got.Next.UTC(),
 			want.Due.UTC(), want.Missed, want.TooLate.UTC(), want.Next.UTC())
@@ -416,7 +421,7 @@ func TestPlanYearsOfMinutelyIsExactAndBounded(t *testing.T) {
 			s := mustParse(t, "* * * * *", tc.zone)
 			want := Plan{Due: utc(2025, 1, 1, 0, 0), Missed: tc.missed, Next: utc(2025, 1, 1, 0, 1)}
 			assertPlan(t, s.Plan(last, now, 0), want)
-			want = Plan{Missed: tc.missed + 1, TooLate: utc(2025, 1, 1, 0, 0), Next: utc(2025, 1, 1, 0, 1)}
+			want = Plan{Missed: tc.missed + 1, Lost: tc.missed + 1, TooLate: utc(2025, 1, 1, 0, 0), Next: utc(2025, 1, 1, 0, 1)}
 			assertPlan(t, s.Plan(last, now, 10*time.Second), want)
 		})
 	}

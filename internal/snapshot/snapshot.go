@@ -30,6 +30,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
@@ -102,18 +104,19 @@ type Runner struct {
 	History  *history.Store
 	// Parallel is how many metrics are read at once (default 4).
 	Parallel int
-	// Now is the clock used for durations (defaults to time.Now).
-	Now func() time.Time
+	// Clock times runs (default the real clock); the programs inject theirs.
+	Clock clock.PassiveClock
 }
 
 // Run reads every metric for every tenant and stores the values under req.Date.
 // It returns an error only when nothing could be stored (the history write
 // failed); metrics that failed to read are reported in Result.FailedMetrics.
 func (r *Runner) Run(ctx context.Context, req Request) (Result, error) {
-	now := r.Now
-	if now == nil {
-		now = time.Now
+	var c clock.PassiveClock = clock.RealClock{}
+	if r.Clock != nil {
+		c = r.Clock
 	}
+	now := c.Now
 	start := now()
 	res := Result{Date: req.Date, Tenants: len(req.Tenants), Metrics: len(req.Metrics), FailedMetrics: map[string]error{}}
 	if len(req.Tenants) == 0 {
@@ -153,7 +156,7 @@ func (r *Runner) Run(ctx context.Context, req Request) (Result, error) {
 	if len(all) > 0 {
 		if err := r.History.Write(ctx, req.Date, req.RetentionDays, all); err != nil {
 			res.Duration = now().Sub(start)
-			return res, fmt.Errorf("writing history for %s: %w", req.Date, err)
+			return res, fmt.Errorf("writing history for %s to Redis: %w", req.Date, err)
 		}
 	}
 	if res.Partial() {
@@ -180,10 +183,14 @@ func (r *Runner) read(ctx context.Context, m Metric, req Request) (map[string]in
 		}
 		return r.Postgres.QueryAll(ctx, m.Name, m.PostgresQuery, req.Tenants)
 	default:
-		pattern := m.RedisKeyPattern
-		if pattern == "" {
-			pattern = usage.DefaultKeyPattern(m.Name)
+		if m.RedisKeyPattern == "" {
+			// NewRequest fills it from the compiled policy, which defaults it.
+			return nil, fmt.Errorf("metric %s has neither a Postgres query nor a Redis key pattern", m.Name)
 		}
-		return r.Redis.ReadAll(ctx, m.Name, pattern, req.CounterDate, req.Tenants)
+		vals, err := r.Redis.ReadAll(ctx, m.Name, m.RedisKeyPattern, req.CounterDate, req.Tenants)
+		if err != nil {
+			return nil, fmt.Errorf("reading Redis counters: %w", err)
+		}
+		return vals, nil
 	}
 }

@@ -25,6 +25,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
 // RedisCounterSource reads per-tenant daily counters that other components
@@ -39,13 +41,10 @@ func NewRedisCounters(rdb redis.UniversalClient) *RedisCounterSource {
 	return &RedisCounterSource{rdb: rdb, batch: 10000}
 }
 
-// DefaultKeyPattern is the counter key of metric when the policy names none:
-// "usage_daily:{tenant}:" + metric + ":{date}". {tenant} and {date} are
-// placeholders (see CounterKey); for api_calls this is the key the gateway
-// INCRs, usage_daily:<tenant>:api_calls:<YYYY-MM-DD>.
-func DefaultKeyPattern(metric string) string {
-	return "usage_daily:{tenant}:" + metric + ":{date}"
-}
+// DefaultKeyPattern is the counter key of metric when the policy names none,
+// as the compiled policy decides it (policy.DefaultKeyPattern). {tenant} and
+// {date} are placeholders (see CounterKey).
+func DefaultKeyPattern(metric string) string { return policy.DefaultKeyPattern(metric) }
 
 // CounterKey fills a key pattern: every "{tenant}" becomes tenant and every
 // "{date}" becomes date.

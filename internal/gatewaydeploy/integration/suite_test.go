@@ -20,7 +20,6 @@ import (
 	"context"
 	"sync"
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -30,13 +29,13 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/gatewaydeploy"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/suite"
 )
 
 const (
@@ -56,21 +55,10 @@ var (
 )
 
 func TestGatewayDeploy(t *testing.T) {
-	RegisterFailHandler(Fail)
-	suite, reporter := GinkgoConfiguration()
-	// Specs run in a random order (the seed is printed), not only the
-	// top-level containers: a spec that depends on what another left in the
-	// shared API server fails here rather than now and then.
-	suite.RandomizeAllSpecs = true
-	RunSpecs(t, "Gateway objects suite (envtest)", suite, reporter)
+	suite.Run(t, "Gateway objects suite (envtest)")
 }
 
 var _ = BeforeSuite(func() {
-	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	SetDefaultEventuallyTimeout(20 * time.Second)
-	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
-	SetDefaultConsistentlyDuration(2 * time.Second)
-
 	var err error
 	kube, err = testenv.StartEnvtest()
 	Expect(err).NotTo(HaveOccurred())

@@ -14,34 +14,35 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package controllers holds the reconcilers. They are thin: they read objects,
-// call the pure packages under internal/, and patch status.
-package controllers
+package kube
 
 import (
 	"context"
 	"fmt"
 
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
-// Cache field indexes: tenant lookups and "tenants of a policy" never scan lists.
+// Cache field indexes: tenant lookups and "tenants of a policy" never scan
+// lists. Registered once by SetupIndexes; the controllers and the forecast
+// API read them under these names.
 const (
-	// IndexTenantPolicy indexes TenantUsage by spec.policyRef.name.
+	// IndexTenantPolicy indexes TenantUsage by the policy it belongs to
+	// (policy.NameOf: spec.policyRef.name, "default" when unset).
 	IndexTenantPolicy = "spec.policyRef.name"
 	// IndexTenantID indexes TenantUsage by spec.tenantID.
 	IndexTenantID = "spec.tenantID"
 )
 
-// SetupIndexes registers the field indexes every controller and the forecast API rely on.
-func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	idx := mgr.GetFieldIndexer()
+// SetupIndexes registers the field indexes every controller and the forecast
+// API rely on. Call it before the cache starts.
+func SetupIndexes(ctx context.Context, idx client.FieldIndexer) error {
 	if err := idx.IndexField(ctx, &subv1.TenantUsage{}, IndexTenantPolicy, func(o client.Object) []string {
-		return []string{PolicyName(o.(*subv1.TenantUsage))}
+		return []string{policy.NameOf(o.(*subv1.TenantUsage))}
 	}); err != nil {
 		return fmt.Errorf("indexing TenantUsage by policy: %w", err)
 	}
@@ -64,20 +65,31 @@ func CacheOptions() cache.Options {
 	}}
 }
 
-// PolicyName is the policy a tenant refers to ("default" when unset).
-func PolicyName(tu *subv1.TenantUsage) string {
-	if tu.Spec.PolicyRef.Name == "" {
-		return "default"
-	}
-	return tu.Spec.PolicyRef.Name
+// PolicyKey is the namespace/name of the policy a tenant belongs to.
+func PolicyKey(tu *subv1.TenantUsage) client.ObjectKey {
+	return client.ObjectKey{Namespace: tu.Namespace, Name: policy.NameOf(tu)}
 }
 
-// TenantsOfPolicy lists the TenantUsage objects that use a policy, from the cache index.
-func TenantsOfPolicy(ctx context.Context, c client.Reader, policy *subv1.SubscriptionPolicy) ([]subv1.TenantUsage, error) {
+// TenantsOfPolicy lists the TenantUsage objects that belong to a policy. With
+// a cache reader it uses the IndexTenantPolicy index; with indexed false (a
+// plain API client, as usage-tracker has) it lists the namespace and filters.
+func TenantsOfPolicy(ctx context.Context, c client.Reader, namespace, name string, indexed bool) ([]subv1.TenantUsage, error) {
 	var list subv1.TenantUsageList
-	if err := c.List(ctx, &list, client.InNamespace(policy.Namespace),
-		client.MatchingFields{IndexTenantPolicy: policy.Name}); err != nil {
-		return nil, fmt.Errorf("listing tenants of policy %s/%s: %w", policy.Namespace, policy.Name, err)
+	opts := []client.ListOption{client.InNamespace(namespace)}
+	if indexed {
+		opts = append(opts, client.MatchingFields{IndexTenantPolicy: name})
 	}
-	return list.Items, nil
+	if err := c.List(ctx, &list, opts...); err != nil {
+		return nil, fmt.Errorf("listing tenants of policy %s/%s: %w", namespace, name, err)
+	}
+	if indexed {
+		return list.Items, nil
+	}
+	mine := list.Items[:0]
+	for _, tu := range list.Items {
+		if policy.NameOf(&tu) == name {
+			mine = append(mine, tu)
+		}
+	}
+	return mine, nil
 }
