@@ -94,6 +94,12 @@ func Parse(expr, timeZone string) (*Schedule, error) {
 		hours:   bitsToList(spec.Hour, 23),
 		minutes: bitsToList(spec.Minute, 59),
 	}
+	// robfig/cron accepts a field that lists nothing (", 0 1 1 0": an empty
+	// item before the comma sets no bit), which would leave Next nothing to
+	// iterate over. Found by FuzzParse.
+	if len(s.hours) == 0 || len(s.minutes) == 0 || s.month == 0 || s.dom&^starBit == 0 || s.dow&^starBit == 0 {
+		return nil, fmt.Errorf("schedule: %q: a field matches no value", expr)
+	}
 	// "0 0 30 2 *" parses but never fires; as a snapshot schedule that would
 	// silently stop all history, so reject it here where the user sees it.
 	if s.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {

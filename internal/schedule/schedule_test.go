@@ -68,6 +68,7 @@ func TestParseErrors(t *testing.T) {
 		{"CRON_TZ=Europe/Madrid 0 2 * * *", "", []string{"schedule: ", "set timeZone instead"}},
 		{"TZ=UTC 0 2 * * *", "", []string{"schedule: ", "set timeZone instead"}},
 		{"0 0 30 2 *", "", []string{"schedule: ", "never fires"}},
+		{", 0 1 1 0", "", []string{"schedule: ", "matches no value"}}, // an empty list item: found by FuzzParse
 		{"0 0 31 4,6,9,11 *", "UTC", []string{"never fires"}},
 		{"0 2 * * *", "Mars/Olympus_Mons", []string{"timeZone: unknown time zone Mars/Olympus_Mons"}},
 		{"0 2 * * *", "Local", []string{"timeZone: ", "not allowed"}},
