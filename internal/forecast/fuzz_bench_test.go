@@ -22,6 +22,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/bakery-ia/subscription-operator/internal/testenv/cputime"
 )
 
 // FuzzCompute feeds arbitrary histories, limits and thresholds to Compute
@@ -130,14 +132,14 @@ var sink Summary
 func benchTenant(b *testing.B, ins []Input) {
 	results := make([]Result, len(ins))
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		for i := range ins {
 			results[i] = Compute(ins[i])
 		}
 		sink = Summarize(results)
 	}
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkComputeTenant is one tenant's forecast as the controller does it:

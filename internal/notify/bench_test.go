@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"k8s.io/utils/clock"
+
+	"github.com/bakery-ia/subscription-operator/internal/testenv/cputime"
 )
 
 // benchTenants is the number of tenants crossing a threshold in one run.
@@ -40,7 +42,7 @@ func BenchmarkObserve10kCrossings(b *testing.B) {
 	n := NewNotifier(rdb, o)
 	p := 85.0
 	run := 0
-	cpu0, redis0 := processCPU(), redisCPU(b)
+	cpu0, redis0 := cputime.Process(), redisCPU(b)
 	for b.Loop() {
 		b.StopTimer()
 		run++
@@ -75,7 +77,7 @@ func redisCPU(b *testing.B) time.Duration {
 // on a loaded, shared machine the wall time mostly measures waiting for a
 // core, the CPU times what the work costs.
 func reportCPU(b *testing.B, cpu0, redis0 time.Duration, ops int) {
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(ops)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(ops)/1e6, "cpu-ms/op")
 	b.ReportMetric(float64(redisCPU(b)-redis0)/float64(ops)/1e6, "redis-cpu-ms/op")
 }
 
@@ -112,14 +114,14 @@ func BenchmarkDeliver10k(b *testing.B) {
 		mustEnqueue(b, o, ds...)
 		got.Store(0)
 		b.StartTimer()
-		start, cpu0, redis0 := time.Now(), processCPU(), redisCPU(b)
+		start, cpu0, redis0 := time.Now(), cputime.Process(), redisCPU(b)
 		for got.Load() < benchTenants {
 			if _, err := w.RunOnce(b.Context()); err != nil {
 				b.Fatal(err)
 			}
 		}
 		total += time.Since(start)
-		cpu += processCPU() - cpu0
+		cpu += cputime.Process() - cpu0
 		redisT += redisCPU(b) - redis0
 	}
 	b.ReportMetric(float64(benchTenants*run)/total.Seconds(), "events/s")

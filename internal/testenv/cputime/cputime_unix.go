@@ -16,18 +16,20 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package forecast
+// Package cputime reports the CPU time this process has used, for benchmarks
+// that print CPU per op beside ns/op: on a shared, loaded machine wall time
+// counts the time other processes held the core, CPU time does not. It has
+// no dependencies, so pure packages can use it in their benchmarks.
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time (user + system) the process has used. The
-// benchmarks report it per op beside ns/op: on a shared, loaded machine
-// wall time counts the time other processes held the core, CPU time does
-// not.
-func processCPU() time.Duration {
+// Process is the CPU time (user + system) the process has used, or 0 when it
+// cannot be read.
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

@@ -16,9 +16,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package notify
+package cputime
 
 import "time"
 
-// processCPU is not measured here; the cpu-ns/op metric then reads 0.
-func processCPU() time.Duration { return 0 }
+// Process is not measured here; CPU-per-op metrics then read 0.
+func Process() time.Duration { return 0 }
