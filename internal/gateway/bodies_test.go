@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/golden"
 )
 
 // TestErrorBodiesEncoding is row 10 of issue 10: the 429 body writes € (and
@@ -41,7 +42,7 @@ func TestErrorBodiesEncoding(t *testing.T) {
 			t.Errorf("%s: 429 body escapes characters: %s", lang, r.body)
 		}
 		if lang != "en" {
-			golden(t, "quota_429_"+lang+".golden", r.body)
+			golden.Assert(t, "quota_429_"+lang+".golden", r.body)
 		}
 	}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")

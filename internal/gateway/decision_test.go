@@ -19,6 +19,8 @@ package gateway_test
 import (
 	"net/http"
 	"testing"
+
+	"github.com/bakery-ia/subscription-operator/internal/testenv/golden"
 )
 
 func TestUpgradeBodyGolden(t *testing.T) {
@@ -38,7 +40,7 @@ func TestUpgradeBodyGolden(t *testing.T) {
 			if got := r.header.Get("Content-Type"); got != "application/json; charset=utf-8" {
 				t.Errorf("Content-Type %q", got)
 			}
-			golden(t, "upgrade_402_"+lang+".golden", indent(t, r.body))
+			golden.Assert(t, "upgrade_402_"+lang+".golden", indent(t, r.body))
 		})
 	}
 	if e.upstreamHits() != 0 {

@@ -20,14 +20,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -41,8 +38,6 @@ import (
 	"github.com/bakery-ia/subscription-operator/internal/gateway"
 	"github.com/bakery-ia/subscription-operator/internal/policy/policytest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 var testKey = []byte("hs256-test-key-that-is-long-enough-0123456789")
 
@@ -211,27 +206,6 @@ func (e *env) get(t testing.TB, path, tenant string, headers ...string) reply {
 		headers = append(headers, "Authorization", "Bearer "+tokenFor(t, tenant))
 	}
 	return do(t, http.MethodGet, e.proxy.URL+path, headers...)
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading %s (go test -update creates it): %v", path, err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
 }
 
 // indent pretty-prints JSON for golden files (the wire body is compact).

@@ -27,6 +27,7 @@ import (
 
 	"github.com/bakery-ia/subscription-operator/internal/gateway"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/golden"
 )
 
 func startRedis(t *testing.T) (*testenv.Redis, *redis.Client) {
@@ -68,7 +69,7 @@ func TestQuota(t *testing.T) {
 	if got := r.header.Get("Retry-After"); got != "1800" { // 23:30 in Madrid
 		t.Errorf("Retry-After %q, want 1800", got)
 	}
-	golden(t, "quota_429_en.golden", indent(t, r.body))
+	golden.Assert(t, "quota_429_en.golden", indent(t, r.body))
 	if e.upstreamHits() != n {
 		t.Fatalf("upstream saw %d calls, want %d", e.upstreamHits(), n)
 	}

@@ -19,15 +19,12 @@ package notify
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/bakery-ia/subscription-operator/internal/testenv/golden"
+)
 
 func sampleSubject() Subject {
 	limit := int64(500)
@@ -61,19 +58,7 @@ func TestEventGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	pretty.WriteByte('\n')
-	golden := filepath.Join("testdata", "predicted_breach.json")
-	if *update {
-		if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/notify -run TestEventGolden -update)", err)
-	}
-	if !bytes.Equal(pretty.Bytes(), want) {
-		t.Errorf("payload changed:\n%s\nwant:\n%s", pretty.Bytes(), want)
-	}
+	golden.Assert(t, "predicted_breach.json", pretty.Bytes())
 
 	// CloudEvents 1.0 structured mode: the required context attributes.
 	var m map[string]any
