@@ -185,6 +185,7 @@ func (g *Gateway) Update(ctx context.Context, pol *subv1.SubscriptionPolicy, ten
 		st.upstream = u
 	}
 	g.failed = ""
+	g.counter.SetKeyPattern(r.rules.APICallsKeyPattern())
 	g.setVerifier(ctx, st, old)
 	g.swap(st, old)
 	return nil

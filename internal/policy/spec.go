@@ -18,6 +18,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
@@ -112,6 +113,26 @@ type Metric struct {
 // the key the gateway INCRs for api_calls, usage_daily:<tenant>:api_calls:<date>.
 func DefaultKeyPattern(metric string) string {
 	return "usage_daily:{tenant}:" + metric + ":{date}"
+}
+
+// CounterKey fills a counter key pattern: every "{tenant}" becomes tenant and
+// every "{date}" becomes date. The gateway writes and the snapshot reads
+// (usage.CounterKey) with it, so both use the same key for any pattern.
+func CounterKey(pattern, tenant, date string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(pattern, "{tenant}", tenant), "{date}", date)
+}
+
+// APICallsKeyPattern is the key pattern of the daily counter the gateway
+// increments: the api_calls metric's redisCounter.keyPattern (defaulted) when
+// the policy reads api_calls from Redis, so the snapshot reads what the
+// gateway wrote; otherwise DefaultKeyPattern(api_calls), the seed's key.
+func (r *Spec) APICallsKeyPattern() string {
+	for _, m := range r.Metrics {
+		if m.Name == APICallsMetric && m.RedisKeyPattern != "" {
+			return m.RedisKeyPattern
+		}
+	}
+	return DefaultKeyPattern(APICallsMetric)
 }
 
 // NameOf is the name of the policy a TenantUsage belongs to

@@ -47,10 +47,9 @@ func NewRedisCounters(rdb redis.UniversalClient) *RedisCounterSource {
 func DefaultKeyPattern(metric string) string { return policy.DefaultKeyPattern(metric) }
 
 // CounterKey fills a key pattern: every "{tenant}" becomes tenant and every
-// "{date}" becomes date.
-func CounterKey(pattern, tenant, date string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(pattern, "{tenant}", tenant), "{date}", date)
-}
+// "{date}" becomes date. It is policy.CounterKey, the one the gateway
+// increments with, so a policy's own pattern is read where it was written.
+func CounterKey(pattern, tenant, date string) string { return policy.CounterKey(pattern, tenant, date) }
 
 // CheckKeyPattern reports a key pattern that CounterKey cannot fill: one
 // without {tenant} (every tenant would read the same key) or with any other
