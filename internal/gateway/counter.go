@@ -27,6 +27,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"k8s.io/utils/clock"
 
 	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
@@ -49,6 +50,7 @@ type Counter struct {
 	timeout  time.Duration
 	dropped  prometheus.Counter
 	log      *slog.Logger
+	clock    clock.WithTicker
 
 	// pattern is the api_calls counter's key pattern (policy.Spec.APICallsKeyPattern),
 	// set from the rule table in force; the snapshot reads the same key.
@@ -87,12 +89,16 @@ type CounterOptions struct {
 	Timeout       time.Duration // per flush, default 1s
 	Dropped       prometheus.Counter
 	Logger        *slog.Logger
+	Clock         clock.WithTicker // ticks the flushes; default the real clock
 }
 
 // NewCounter returns a Counter; call Run to flush.
 func NewCounter(o CounterOptions) *Counter {
 	c := &Counter{rdb: o.Redis, interval: o.FlushInterval, ttl: o.TTL, timeout: o.Timeout,
-		dropped: o.Dropped, log: o.Logger, seed: maphash.MakeSeed()}
+		dropped: o.Dropped, log: o.Logger, clock: o.Clock, seed: maphash.MakeSeed()}
+	if c.clock == nil {
+		c.clock = clock.RealClock{}
+	}
 	if c.interval <= 0 {
 		c.interval = 100 * time.Millisecond
 	}
@@ -180,7 +186,7 @@ func (c *Counter) Count(tenant, date string) int64 {
 
 // Run flushes every FlushInterval until ctx ends, then flushes once more.
 func (c *Counter) Run(ctx context.Context) {
-	t := time.NewTicker(c.interval)
+	t := c.clock.NewTicker(c.interval)
 	defer t.Stop()
 	for {
 		select {
@@ -190,7 +196,7 @@ func (c *Counter) Run(ctx context.Context) {
 			c.Flush(fctx)
 			cancel()
 			return
-		case <-t.C:
+		case <-t.C():
 			c.Flush(ctx)
 		}
 	}

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/utils/clock"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
@@ -58,8 +59,10 @@ type Options struct {
 	Logger        *slog.Logger
 	// Proxy tunes the upstream transport.
 	Proxy ProxyOptions
-	// Now is the clock (tests); default time.Now.
-	Now func() time.Time
+	// Clock is the gateway's one clock: the counter's day, token expiry,
+	// reload times, request durations and the key refresh ticker. Default the
+	// real clock; tests inject k8s.io/utils/clock/testing.FakeClock.
+	Clock clock.WithTicker
 }
 
 // Gateway holds the rule table in force and decides requests.
@@ -68,7 +71,7 @@ type Gateway struct {
 	log     *slog.Logger
 	metrics *Metrics
 	counter *Counter
-	now     func() time.Time
+	clock   clock.WithTicker
 	errs    *errorResponses
 
 	cur      atomic.Pointer[state]
@@ -115,16 +118,16 @@ func New(o Options) *Gateway {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	if o.Counter == nil {
-		o.Counter = NewCounter(CounterOptions{Dropped: o.Metrics.Dropped, Logger: o.Logger})
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Counter == nil {
+		o.Counter = NewCounter(CounterOptions{Dropped: o.Metrics.Dropped, Logger: o.Logger, Clock: o.Clock})
 	}
 	if o.SecretRefresh <= 0 {
 		o.SecretRefresh = time.Minute
 	}
-	g := &Gateway{opts: o, log: o.Logger, metrics: o.Metrics, counter: o.Counter, now: o.Now,
+	g := &Gateway{opts: o, log: o.Logger, metrics: o.Metrics, counter: o.Counter, clock: o.Clock,
 		errs: newErrorResponses(), stop: make(chan struct{})}
 	g.failOpen.Store(o.FailOpen)
 	g.proxy = newProxy(g)
@@ -175,7 +178,7 @@ func (g *Gateway) Update(ctx context.Context, pol *subv1.SubscriptionPolicy, ten
 		}
 		r = g.render(rules)
 	}
-	st := &state{table: r.rules.Bind(tenants), r: r, swapped: g.now()}
+	st := &state{table: r.rules.Bind(tenants), r: r, swapped: g.clock.Now()}
 	st.upstream = g.opts.Upstream
 	if st.upstream == nil && r.rules.Upstream != "" {
 		u, err := url.Parse(r.rules.Upstream)
@@ -248,7 +251,7 @@ func (g *Gateway) setVerifier(ctx context.Context, st, old *state) {
 
 func (g *Gateway) buildVerifier(ctx context.Context, id policy.Identity) (*verifier, error) {
 	if id.JWKSURL != "" {
-		return newJWKSVerifier(ctx, id, g.now)
+		return newJWKSVerifier(ctx, id, g.clock.Now)
 	}
 	if g.opts.ReadSecret == nil {
 		return nil, fmt.Errorf("no secret reader configured for secret %s", id.SecretName)
@@ -259,20 +262,20 @@ func (g *Gateway) buildVerifier(ctx context.Context, id policy.Identity) (*verif
 	if err != nil {
 		return nil, fmt.Errorf("reading HS256 key %s/%s: %w", id.SecretName, id.SecretKey, err)
 	}
-	return newHMACVerifier(id, key, g.now)
+	return newHMACVerifier(id, key, g.clock.Now)
 }
 
 // RefreshKeys re-reads the HS256 key every SecretRefresh until ctx ends, and
 // swaps a new verifier in when the key changed (or was unreadable before).
 func (g *Gateway) RefreshKeys(ctx context.Context) {
-	t := time.NewTicker(g.opts.SecretRefresh)
+	t := g.clock.NewTicker(g.opts.SecretRefresh)
 	defer t.Stop()
 	var last []byte
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 		st := g.cur.Load()
 		if st == nil || st.table.Identity.From != subv1.IdentityJWTClaim || st.table.Identity.SecretName == "" || g.opts.ReadSecret == nil {
@@ -290,7 +293,7 @@ func (g *Gateway) RefreshKeys(ctx context.Context) {
 			continue
 		}
 		last = key
-		v, err := newHMACVerifier(id, key, g.now)
+		v, err := newHMACVerifier(id, key, g.clock.Now)
 		if err != nil {
 			g.log.Warn("HS256 key unusable", "error", err)
 			continue
@@ -299,7 +302,7 @@ func (g *Gateway) RefreshKeys(ctx context.Context) {
 		cur := g.cur.Load()
 		if cur == st {
 			next := *cur
-			next.verifier, next.keyErr, next.swapped = v, nil, g.now()
+			next.verifier, next.keyErr, next.swapped = v, nil, g.clock.Now()
 			g.swap(&next, cur)
 		}
 		g.mu.Unlock()
@@ -311,7 +314,7 @@ func (g *Gateway) render(rules *policy.Rules) *rendered {
 	r := &rendered{
 		rules:  rules,
 		neg:    newNegotiator(rules.Languages),
-		day:    newDayClock(rules.Location),
+		day:    newDayClock(rules.Spec),
 		header: http.CanonicalHeaderKey(rules.Identity.Header),
 		lowest: rules.UnknownTenant(""),
 	}
@@ -417,7 +420,7 @@ func (g *Gateway) Decide(method, path string, h http.Header) Decision {
 		d.Outcome, d.Label = UpgradeRequired, LabelUpgradeRequired
 		return d
 	}
-	now := g.now()
+	now := g.clock.Now()
 	day := st.r.day.at(now)
 	ok, used := g.counter.Admit(tenant, day.date, d.limit)
 	if !ok {
@@ -447,7 +450,7 @@ func (g *Gateway) identify(st *state, pathTenant string, h http.Header) (string,
 		}
 	default: // jwtClaim
 		if st.verifier != nil {
-			return st.verifier.verify(bearer(h["Authorization"]), g.now())
+			return st.verifier.verify(bearer(h["Authorization"]), g.clock.Now())
 		}
 	}
 	return "", nil
