@@ -97,6 +97,16 @@ func TestCompileSpecDecisions(t *testing.T) {
 					t.Errorf("key %q", got)
 				}
 			}},
+		{name: "a stored key pattern without {tenant} (from before the admission rule)",
+			edit: func(p *subv1.SubscriptionPolicy) {
+				p.Spec.Metrics[1].RedisCounter = &subv1.RedisCounterSource{KeyPattern: "calls:{date}"}
+			},
+			wantErr: `spec.metrics[1].redisCounter.keyPattern: key pattern "calls:{date}" has no {tenant} placeholder`},
+		{name: "a stored key pattern with an unknown placeholder",
+			edit: func(p *subv1.SubscriptionPolicy) {
+				p.Spec.Metrics[1].RedisCounter = &subv1.RedisCounterSource{KeyPattern: "calls:{tenant}:{metric}"}
+			},
+			wantErr: `spec.metrics[1].redisCounter.keyPattern: key pattern "calls:{tenant}:{metric}" has the unknown placeholder {metric}: only {tenant} and {date} are replaced`},
 		{name: "api_calls read from Postgres: the gateway keeps the seed's key",
 			edit: func(p *subv1.SubscriptionPolicy) {
 				p.Spec.Metrics[1].RedisCounter = nil
