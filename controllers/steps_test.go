@@ -101,6 +101,30 @@ func TestSummarizePolicy(t *testing.T) {
 	}
 }
 
+// TestProgressing: a reconcile of a generation not yet observed starts
+// Reconciling=True (reason Progressing); an observed one does not.
+func TestProgressing(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		gen, observed int64
+		msg           string
+		ok            bool
+	}{
+		{"new object", 1, 0, "reconciling generation 1", true},
+		{"edited", 3, 2, "reconciling generation 3", true},
+		{"observed", 3, 3, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := withConds(tc.gen)
+			p.Status.ObservedGeneration = tc.observed
+			msg, ok := progressing(p)
+			if msg != tc.msg || ok != tc.ok {
+				t.Errorf("progressing = %q %v, want %q %v", msg, ok, tc.msg, tc.ok)
+			}
+		})
+	}
+}
+
 type fakeGateway struct {
 	ready int32
 	ok    bool

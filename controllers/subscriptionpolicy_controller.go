@@ -111,6 +111,9 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		return ctrl.Result{}, nil
 	}
 	setCondition(&pol.Status.Conditions, pol.Generation, subv1.ConditionStalled, metav1.ConditionFalse, "Valid", "spec is valid")
+	if msg, ok := progressing(pol); ok {
+		r.markReconciling(ctx, before, pol, msg)
+	}
 
 	tenants, err := kube.TenantsOfPolicy(ctx, r.Client, pol.Namespace, pol.Name, true)
 	if err != nil {
@@ -122,7 +125,7 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if err := r.reconcileGateway(ctx, pol); err != nil {
 		return ctrl.Result{}, err
 	}
-	step, err = r.Snapshots.Reconcile(ctx, pol, spec, r.Discovery, func() { r.markRunning(ctx, before, pol) })
+	step, err = r.Snapshots.Reconcile(ctx, pol, spec, r.Discovery, func() { r.markReconciling(ctx, before, pol, "a scheduled snapshot is running") })
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -145,11 +148,21 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	return ctrl.Result{}, nil
 }
 
-// markRunning shows Reconciling=True before a snapshot run starts (a run can
-// take minutes); the deferred patch ends it.
-func (r *PolicyReconciler) markRunning(ctx context.Context, before, pol *subv1.SubscriptionPolicy) {
-	setCondition(&pol.Status.Conditions, pol.Generation, subv1.ConditionReconciling, metav1.ConditionTrue, ReasonSnapshotRunning,
-		"a scheduled snapshot is running")
+// progressing says whether a reconcile starting now works on a generation
+// not yet observed (kstatus, as Flux): then the policy is Reconciling from
+// the start, not only after the fact.
+func progressing(pol *subv1.SubscriptionPolicy) (string, bool) {
+	if pol.Generation == pol.Status.ObservedGeneration {
+		return "", false
+	}
+	return fmt.Sprintf("reconciling generation %d", pol.Generation), true
+}
+
+// markReconciling patches Reconciling=True (Progressing) at once, before work
+// that can take a while (a new generation, a snapshot run that can take
+// minutes); the deferred summarize ends it with the one final status patch.
+func (r *PolicyReconciler) markReconciling(ctx context.Context, before, pol *subv1.SubscriptionPolicy, msg string) {
+	setCondition(&pol.Status.Conditions, pol.Generation, subv1.ConditionReconciling, metav1.ConditionTrue, ReasonProgressing, msg)
 	if err := r.patchStatus(ctx, before, pol); err != nil {
 		log.FromContext(ctx).V(1).Info("could not mark the policy Reconciling", "error", err.Error())
 		return
@@ -195,10 +208,10 @@ func (r *PolicyReconciler) reconcileGateway(ctx context.Context, pol *subv1.Subs
 
 // Policy condition reasons that tests and docs rely on.
 const (
-	ReasonInvalidSpec     = "InvalidSpec"
-	ReasonSnapshotRunning = "SnapshotRunning"
-	ReasonRetryScheduled  = "RetryScheduled"
-	ReasonReconciled      = "Reconciled"
+	ReasonInvalidSpec    = "InvalidSpec"
+	ReasonProgressing    = "Progressing"
+	ReasonRetryScheduled = "RetryScheduled"
+	ReasonReconciled     = "Reconciled"
 )
 
 // summarizePolicy derives Ready and Reconciling from the other conditions, the

@@ -23,6 +23,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/suite"
 )
 
 // The admission suite runs against a real kube-apiserver (envtest) with the
@@ -30,13 +31,7 @@ import (
 var kube *testenv.Kube
 
 func TestAdmission(t *testing.T) {
-	RegisterFailHandler(Fail)
-	suite, reporter := GinkgoConfiguration()
-	// Specs run in a random order (the seed is printed), not only the
-	// top-level containers: a spec that depends on what another left in the
-	// shared API server fails here rather than now and then.
-	suite.RandomizeAllSpecs = true
-	RunSpecs(t, "API admission suite", suite, reporter)
+	suite.Run(t, "API admission suite")
 }
 
 var _ = BeforeSuite(func() {

@@ -45,11 +45,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/bakery-ia/subscription-operator/internal/gateway"
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
 type flags struct {
@@ -68,7 +70,7 @@ type flags struct {
 func main() {
 	var f flags
 	flag.StringVar(&f.namespace, "namespace", envOr("POD_NAMESPACE", "default"), "namespace of the SubscriptionPolicy and TenantUsage objects (env POD_NAMESPACE)")
-	flag.StringVar(&f.policy, "policy", "default", "name of the SubscriptionPolicy to enforce")
+	flag.StringVar(&f.policy, "policy", policy.DefaultPolicyName, "name of the SubscriptionPolicy to enforce")
 	flag.StringVar(&f.listen, "listen", ":8080", "address of the reverse proxy")
 	flag.StringVar(&f.forwardAuthListen, "forward-auth-listen", ":8081", "address of the forward-auth endpoints /traefik, /envoy/..., /nginx (empty: off)")
 	flag.StringVar(&f.metricsListen, "metrics-listen", ":9090", "address of /metrics, /healthz and /readyz")
@@ -140,8 +142,9 @@ func run(f flags) error {
 		return err
 	}
 	defer closeRedis()
+	clk := clock.RealClock{} // the gateway's one clock, shared by the counter
 	counter := gateway.NewCounter(gateway.CounterOptions{Redis: rdb, FlushInterval: f.flushInterval,
-		Dropped: metrics.Dropped, Logger: log})
+		Dropped: metrics.Dropped, Logger: log, Clock: clk})
 
 	var (
 		cfg     *rest.Config
@@ -160,7 +163,7 @@ func run(f flags) error {
 	gw := gateway.New(gateway.Options{
 		FailOpen: f.failOpen, Upstream: upstream, ReadSecret: secrets,
 		Counter: counter, Metrics: metrics, Logger: log,
-		Proxy: f.proxy,
+		Proxy: f.proxy, Clock: clk,
 	})
 	defer gw.Stop()
 

@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
 // Error codes: the "code" of an error body.
@@ -245,8 +247,8 @@ func parseForecastQuery(raw string) (tenantID, namespace string, err error) {
 	return tenantID, namespace, nil
 }
 
-// parsePlansQuery reads namespace and policy (default "default") of GET plans.
-func parsePlansQuery(raw string) (namespace, policy string, err error) {
+// parsePlansQuery reads namespace and policy (default policy.DefaultPolicyName) of GET plans.
+func parsePlansQuery(raw string) (namespace, name string, err error) {
 	q, err := parseQuery(raw)
 	if err != nil {
 		return "", "", err
@@ -257,16 +259,16 @@ func parsePlansQuery(raw string) (namespace, policy string, err error) {
 	if err := checkNamespace(namespace); err != nil {
 		return "", "", err
 	}
-	if policy, err = param(q, "policy"); err != nil {
+	if name, err = param(q, "policy"); err != nil {
 		return "", "", err
 	}
-	if policy == "" {
-		policy = "default"
+	if name == "" {
+		name = policy.DefaultPolicyName
 	}
-	if err := checkPolicyName(policy); err != nil {
+	if err := checkPolicyName(name); err != nil {
 		return "", "", err
 	}
-	return namespace, policy, nil
+	return namespace, name, nil
 }
 
 // param returns the single value of a query parameter ("" when absent).

@@ -21,7 +21,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -58,9 +57,9 @@ import (
 	opkube "github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/snapshot"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/golden"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/suite"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the responses")
 
 // The fake clocks start at the seed's forecast time; "today" is 2025-01-19.
 var t0 = time.Date(2025, 1, 19, 10, 30, 0, 0, time.UTC)
@@ -87,13 +86,7 @@ var (
 )
 
 func TestForecastAPI(t *testing.T) {
-	RegisterFailHandler(Fail)
-	suite, reporter := GinkgoConfiguration()
-	// Specs run in a random order (the seed is printed), not only the
-	// top-level containers: a spec that depends on what another left in the
-	// shared API server fails here rather than now and then.
-	suite.RandomizeAllSpecs = true
-	RunSpecs(t, "forecastapi", suite, reporter)
+	suite.Run(t, "forecastapi")
 }
 
 var _ = BeforeSuite(func() {
@@ -395,19 +388,14 @@ func do(method, url, token string, body string) response {
 func get(url, token string) response { return do(http.MethodGet, url, token, "") }
 
 // expectGolden compares an indented rendering of body with testdata/name
-// (rewritten with -update). Indenting keeps number literals such as 70.0.
+// (rewritten with -update, see internal/testenv/golden). Indenting keeps
+// number literals such as 70.0.
 func expectGolden(name string, body []byte) {
 	GinkgoHelper()
 	var buf bytes.Buffer
 	Expect(json.Indent(&buf, body, "", "  ")).To(Succeed())
 	buf.WriteByte('\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		Expect(os.WriteFile(path, buf.Bytes(), 0o644)).To(Succeed())
-	}
-	want, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred(), "run go test with -update to create %s", path)
-	Expect(buf.String()).To(Equal(string(want)))
+	golden.Assert(GinkgoT(), name, buf.Bytes())
 }
 
 // ---- fake snapshot runner -----------------------------------------------------

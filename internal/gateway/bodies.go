@@ -165,6 +165,8 @@ type response struct {
 	body          []byte
 	contentLength []string
 	language      []string
+	// upgradeURL is the 402 offer's URL as a header value (the nginx adapter's X-Upgrade-Url).
+	upgradeURL []string
 }
 
 func newResponse(status int, code string, body []byte, lang string) *response {
@@ -182,34 +184,37 @@ func marshal(v any) []byte {
 	return buf.Bytes()
 }
 
-func pricingOf(t policy.Tier) *pricing {
-	if t.Price == nil {
+// pricingOf renders an offer's price (nil for a free or custom-priced tier).
+func pricingOf(o policy.Offer) *pricing {
+	if o.Price == nil {
 		return nil
 	}
 	return &pricing{
-		MonthlyPrice: json.Number(policy.FormatCents(t.Price.Cents)),
-		PerDayCost:   json.Number(policy.FormatCents(t.Price.PerDayCents())),
-		Currency:     t.Price.Currency,
+		MonthlyPrice: json.Number(o.Price.Monthly),
+		PerDayCost:   json.Number(o.Price.PerDay),
+		Currency:     o.Price.Currency,
 	}
 }
 
-// renderUpgrade renders the 402 body for a tenant on tier current calling f, in lang.
+// renderUpgrade renders the 402 body for a tenant on tier current calling f,
+// in lang. The offer (tier, price, URL) is the compiled policy's; this only
+// renders it.
 func renderUpgrade(r *policy.Rules, f *policy.Feature, current policy.Tier, lang string) *response {
+	offer := r.FeatureOffer(f, current)
 	msg, used, _ := f.Message(lang)
 	if msg.Title == "" {
-		msg.Title = "Upgrade to " + r.Tiers[f.MinRank].DisplayName
+		msg.Title = "Upgrade to " + offer.Tier.DisplayName
 	}
-	required := r.Tiers[f.MinRank]
 	d := upgradeDetails{
 		RequiredFeature: f.Name,
-		MinimumTier:     f.MinimumTier,
+		MinimumTier:     offer.Tier.Name,
 		CurrentTier:     current.Name,
 		Title:           msg.Title,
 		Description:     msg.Description,
 		Benefits:        make([]benefit, 0, len(msg.Benefits)),
-		UpgradeURL:      r.UpgradeURLFor(f.MinimumTier, current.Name, f.Name),
+		UpgradeURL:      offer.URL,
 		SocialProof:     msg.SocialProof,
-		Pricing:         pricingOf(required),
+		Pricing:         pricingOf(offer),
 	}
 	for _, b := range msg.Benefits {
 		d.Benefits = append(d.Benefits, benefit{Text: b.Text, Icon: b.Icon})
@@ -225,7 +230,9 @@ func renderUpgrade(r *policy.Rules, f *policy.Feature, current policy.Tier, lang
 		Error: "subscription_tier_insufficient", Code: CodeUpgradeRequired, StatusCode: 402,
 		Message: msg.Title, Details: d,
 	})
-	return newResponse(402, CodeUpgradeRequired, body, used)
+	resp := newResponse(402, CodeUpgradeRequired, body, used)
+	resp.upgradeURL = []string{offer.URL}
+	return resp
 }
 
 // Sentinels marking the per-request values of the 429 body.
@@ -241,8 +248,9 @@ type quotaTemplate struct {
 	parts    [][]byte // len(slots)+1
 	slots    []int    // which value goes after parts[i]: 0 usage, 1 limit, 2 retry, 3 resets
 	language []string
-	// upgrade is the offered tier (nil when there is none), for the nginx adapter.
-	upgradeTier, upgradeURL string
+	// upgradeTier and upgradeURL are the offer's header values for the nginx
+	// adapter (nil when no tier offers more).
+	upgradeTier, upgradeURL []string
 }
 
 func renderQuota(r *policy.Rules, current policy.Tier, lang string) *quotaTemplate {
@@ -254,22 +262,17 @@ func renderQuota(r *policy.Rules, current policy.Tier, lang string) *quotaTempla
 		RetryAfterSeconds: sentRetry, ResetsAt: sentResets,
 	}
 	t := &quotaTemplate{language: []string{used}}
-	// The offer is computed against the tier's own limit; a tenant with an
-	// override gets the same offer as its tier.
-	limit, limited := current.Limits[policy.APICallsMetric]
-	if !limited {
-		limit = -1
-	}
-	if up, ok := r.UpgradeTierForLimit(current.Rank, policy.APICallsMetric, limit); ok {
-		name := up.Name
-		url := r.UpgradeURLFor(up.Name, current.Name, policy.APICallsMetric)
-		d.MinimumTier, d.UpgradeURL, d.Pricing = &name, &url, pricingOf(up)
-		if v, ok := up.Limits[policy.APICallsMetric]; ok {
+	// The policy decides the offer (LimitOffer, against the tier's own limit:
+	// a tenant with an override gets its tier's offer); this only renders it.
+	if offer, ok := r.LimitOffer(current, policy.APICallsMetric); ok {
+		name, url := offer.Tier.Name, offer.URL
+		d.MinimumTier, d.UpgradeURL, d.Pricing = &name, &url, pricingOf(offer)
+		if v, limited := offer.Tier.EffectiveLimit(policy.APICallsMetric, nil); limited {
 			d.Benefits = append(d.Benefits, benefit{Text: fmt.Sprintf(b.benefitLimit, strconv.FormatInt(v, 10)), Icon: "zap"})
 		} else {
 			d.Benefits = append(d.Benefits, benefit{Text: b.benefitUnlimited, Icon: "zap"})
 		}
-		t.upgradeTier, t.upgradeURL = name, url
+		t.upgradeTier, t.upgradeURL = []string{name}, []string{url}
 	}
 	body := marshal(quotaBody{Error: "usage_limit_exceeded", Code: CodeQuotaExceeded, StatusCode: 429,
 		Message: b.quotaTitle, Details: d})

@@ -22,10 +22,14 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"k8s.io/utils/clock"
+
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
 // Counter counts API calls per tenant per day. A request never waits for
@@ -46,6 +50,11 @@ type Counter struct {
 	timeout  time.Duration
 	dropped  prometheus.Counter
 	log      *slog.Logger
+	clock    clock.WithTicker
+
+	// pattern is the api_calls counter's key pattern (policy.Spec.APICallsKeyPattern),
+	// set from the rule table in force; the snapshot reads the same key.
+	pattern atomic.Pointer[string]
 
 	seed   maphash.Seed
 	shards [counterShards]counterShard
@@ -80,12 +89,16 @@ type CounterOptions struct {
 	Timeout       time.Duration // per flush, default 1s
 	Dropped       prometheus.Counter
 	Logger        *slog.Logger
+	Clock         clock.WithTicker // ticks the flushes; default the real clock
 }
 
 // NewCounter returns a Counter; call Run to flush.
 func NewCounter(o CounterOptions) *Counter {
 	c := &Counter{rdb: o.Redis, interval: o.FlushInterval, ttl: o.TTL, timeout: o.Timeout,
-		dropped: o.Dropped, log: o.Logger, seed: maphash.MakeSeed()}
+		dropped: o.Dropped, log: o.Logger, clock: o.Clock, seed: maphash.MakeSeed()}
+	if c.clock == nil {
+		c.clock = clock.RealClock{}
+	}
 	if c.interval <= 0 {
 		c.interval = 100 * time.Millisecond
 	}
@@ -104,13 +117,22 @@ func NewCounter(o CounterOptions) *Counter {
 	for i := range c.shards {
 		c.shards[i].m = map[string]*tenantCount{}
 	}
+	c.SetKeyPattern(policy.DefaultKeyPattern(policy.APICallsMetric))
 	return c
 }
 
-// Key is the Redis key of a tenant's daily api_calls counter (the seed's name).
-func Key(tenant, date string) string {
-	return "usage_daily:" + tenant + ":api_calls:" + date
+// SetKeyPattern sets the key pattern of the counters ({tenant} and {date}
+// placeholders): the compiled policy's APICallsKeyPattern. Until a policy is
+// read it is the seed's usage_daily:{tenant}:api_calls:{date}. Increments not
+// yet flushed go to the pattern in force at the flush.
+func (c *Counter) SetKeyPattern(pattern string) {
+	if cur := c.pattern.Load(); cur == nil || *cur != pattern {
+		c.pattern.Store(&pattern)
+	}
 }
+
+// KeyPattern is the key pattern in force.
+func (c *Counter) KeyPattern() string { return *c.pattern.Load() }
 
 func (c *Counter) shard(tenant string) *counterShard {
 	return &c.shards[maphash.String(c.seed, tenant)%counterShards]
@@ -164,7 +186,7 @@ func (c *Counter) Count(tenant, date string) int64 {
 
 // Run flushes every FlushInterval until ctx ends, then flushes once more.
 func (c *Counter) Run(ctx context.Context) {
-	t := time.NewTicker(c.interval)
+	t := c.clock.NewTicker(c.interval)
 	defer t.Stop()
 	for {
 		select {
@@ -174,7 +196,7 @@ func (c *Counter) Run(ctx context.Context) {
 			c.Flush(fctx)
 			cancel()
 			return
-		case <-t.C:
+		case <-t.C():
 			c.Flush(ctx)
 		}
 	}
@@ -217,10 +239,11 @@ func (c *Counter) Flush(ctx context.Context) int64 {
 	}
 	var err error
 	if c.rdb != nil {
+		pattern := c.KeyPattern()
 		fctx, cancel := context.WithTimeout(ctx, c.timeout)
 		_, err = c.rdb.Pipelined(fctx, func(p redis.Pipeliner) error {
 			for i := range items {
-				key := Key(items[i].tenant, items[i].date)
+				key := policy.CounterKey(pattern, items[i].tenant, items[i].date)
 				items[i].incr = p.IncrBy(fctx, key, items[i].n)
 				p.Expire(fctx, key, c.ttl)
 			}

@@ -19,13 +19,17 @@ package gateway
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
-// dayClock caches the current calendar date in a time zone, so a request
-// needs one time.Now and a comparison, not a time zone conversion.
+// dayClock caches the current calendar date of a policy, so a request needs
+// one reading of the clock and a comparison, not a time zone conversion. The
+// date is the policy's Today, the date the snapshot reads the counters under.
 type dayClock struct {
-	loc *time.Location
-	cur atomic.Pointer[day]
+	spec *policy.Spec
+	loc  *time.Location
+	cur  atomic.Pointer[day]
 }
 
 type day struct {
@@ -34,11 +38,12 @@ type day struct {
 	midnight time.Time // next midnight in loc
 }
 
-func newDayClock(loc *time.Location) *dayClock {
+func newDayClock(spec *policy.Spec) *dayClock {
+	loc := spec.Location
 	if loc == nil {
 		loc = time.UTC
 	}
-	return &dayClock{loc: loc}
+	return &dayClock{spec: spec, loc: loc}
 }
 
 // at returns the day containing now.
@@ -46,17 +51,14 @@ func (c *dayClock) at(now time.Time) *day {
 	if d := c.cur.Load(); d != nil && now.Before(d.midnight) && !now.Before(d.start) {
 		return d
 	}
-	d := dayOf(now, c.loc)
+	y, m, dd := now.In(c.loc).Date()
+	d := &day{
+		date:     c.spec.Today(now),
+		start:    time.Date(y, m, dd, 0, 0, 0, 0, c.loc),
+		midnight: time.Date(y, m, dd+1, 0, 0, 0, 0, c.loc), // normalised by time.Date; DST-safe
+	}
 	c.cur.Store(d)
 	return d
-}
-
-func dayOf(now time.Time, loc *time.Location) *day {
-	t := now.In(loc)
-	y, m, dd := t.Date()
-	start := time.Date(y, m, dd, 0, 0, 0, 0, loc)
-	next := time.Date(y, m, dd+1, 0, 0, 0, 0, loc) // normalised by time.Date; DST-safe
-	return &day{date: t.Format(time.DateOnly), start: start, midnight: next}
 }
 
 // retryAfter is the whole seconds until the next midnight, at least 1.

@@ -19,14 +19,19 @@ package gateway
 import (
 	"testing"
 	"time"
+
+	"github.com/bakery-ia/subscription-operator/internal/policy"
+	"github.com/bakery-ia/subscription-operator/internal/policy/policytest"
 )
 
 func TestDayClock(t *testing.T) {
-	madrid, err := time.LoadLocation("Europe/Madrid")
+	pol := policytest.Policy()
+	pol.Spec.Snapshot.TimeZone = "Europe/Madrid"
+	spec, err := policy.CompileSpec(pol)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newDayClock(madrid)
+	c := newDayClock(spec)
 	cases := []struct {
 		now   time.Time
 		date  string

@@ -19,7 +19,6 @@ package gateway
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/bakery-ia/subscription-operator/internal/httppath"
 )
@@ -85,7 +84,7 @@ var (
 
 // forwardAuth decides the original request (method, request target).
 func (g *Gateway) forwardAuth(w http.ResponseWriter, r *http.Request, method, target string, mode writeMode) {
-	start := time.Now()
+	start := g.clock.Now()
 	badStatus := http.StatusBadRequest
 	if mode == modeNginx {
 		badStatus = http.StatusForbidden

@@ -33,6 +33,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/gateway"
@@ -98,7 +99,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	opts := gateway.Options{
 		Metrics: e.metrics,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:     func() time.Time { return fixedNow },
+		Clock:   clocktesting.NewFakeClock(fixedNow),
 		ReadSecret: func(_ context.Context, name, key string) ([]byte, error) {
 			return testKey, nil
 		},

@@ -223,7 +223,7 @@ func writeError(w http.ResponseWriter, status int, body []byte) {
 // that path or answers.
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := p.g
-	start := time.Now()
+	start := g.clock.Now()
 	np, err := httppath.Normalize(r.RequestURI)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, badPathBody)
@@ -257,7 +257,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h[HeaderTenantTier] = []string{d.Tier}
 	}
 	if r.ContentLength != 0 {
-		b := &slowBody{rc: r.Body, ctl: http.NewResponseController(w), start: start,
+		// Read deadlines of a connection are wall-clock instants (the
+		// netpoller's), so the body watchdog starts from the wall clock, not
+		// the injected one: a fake clock would cut every body at once.
+		b := &slowBody{rc: r.Body, ctl: http.NewResponseController(w), start: time.Now(),
 			grace: p.o.BodyGrace, minRate: p.o.BodyMinRate}
 		r.Body = b
 		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
@@ -312,7 +315,7 @@ func (b *slowBody) Read(p []byte) (int, error) {
 // expired reports whether the body was cut by its deadline.
 func (b *slowBody) expired() bool {
 	d := b.deadline.Load()
-	return !b.done.Load() && d != 0 && time.Now().UnixNano() >= d
+	return !b.done.Load() && d != 0 && time.Now().UnixNano() >= d // wall clock, like the deadline
 }
 
 // finish clears the deadline once the body is read (the server sets its own
@@ -335,7 +338,7 @@ func (b *slowBody) Close() error {
 
 func (g *Gateway) observe(label string, start time.Time) {
 	g.metrics.requests[label].Inc()
-	g.metrics.duration[label].Observe(time.Since(start).Seconds())
+	g.metrics.duration[label].Observe(g.clock.Since(start).Seconds())
 }
 
 // Handler is the reverse proxy (the --listen port).

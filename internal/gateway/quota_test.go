@@ -76,7 +76,7 @@ func TestQuota(t *testing.T) {
 	if d := e.gw.Counter().Flush(ctx); d != 0 {
 		t.Fatalf("dropped %d", d)
 	}
-	key := gateway.Key(starter, today)
+	key := defaultKey(starter, today)
 	if v, err := rdb.Get(ctx, key).Int64(); err != nil || v != n {
 		t.Fatalf("%s = %d (%v), want %d", key, v, err, n)
 	}
@@ -149,7 +149,7 @@ func TestRedisDown(t *testing.T) {
 	for d = e.gw.Counter().Flush(ctx); d != 0 && time.Now().Before(deadline); d = e.gw.Counter().Flush(ctx) {
 		time.Sleep(50 * time.Millisecond) // the client reconnects
 	}
-	if v, _ := rdb.Get(ctx, gateway.Key(professional, today)).Int64(); v == 0 {
+	if v, _ := rdb.Get(ctx, defaultKey(professional, today)).Int64(); v == 0 {
 		t.Fatalf("nothing recorded after Redis came back (last flush dropped %d)", d)
 	}
 }
@@ -166,7 +166,7 @@ func TestCounterRolloverAndConcurrency(t *testing.T) {
 	}
 	c.Flush(ctx)
 	for date, want := range map[string]int64{"2026-03-10": 3, "2026-03-11": 2} {
-		if v, _ := rdb.Get(ctx, gateway.Key("t1", date)).Int64(); v != want {
+		if v, _ := rdb.Get(ctx, defaultKey("t1", date)).Int64(); v != want {
 			t.Errorf("%s: %d, want %d", date, v, want)
 		}
 	}
@@ -202,7 +202,7 @@ func TestCounterRolloverAndConcurrency(t *testing.T) {
 	c.Flush(ctx)
 	var total int64
 	for i := 0; i < 10; i++ {
-		v, _ := rdb.Get(ctx, gateway.Key(fmt.Sprintf("c%d", i), "2026-03-12")).Int64()
+		v, _ := rdb.Get(ctx, defaultKey(fmt.Sprintf("c%d", i), "2026-03-12")).Int64()
 		total += v
 	}
 	if total != 16000 {

@@ -80,7 +80,7 @@ func (g *Gateway) writeDenied(w http.ResponseWriter, r *http.Request, d *Decisio
 			h[HeaderUpgradeFeature] = []string{d.Feature.Name}
 			h[HeaderRequiredTier] = []string{d.Feature.MinimumTier}
 			h[HeaderCurrentTier] = []string{d.Tier}
-			h[HeaderUpgradeURL] = []string{d.st.table.UpgradeURLFor(d.Feature.MinimumTier, d.Tier, d.Feature.Name)}
+			h[HeaderUpgradeURL] = resp.upgradeURL
 		}
 		writeBody(w, h, status, resp.language, resp.contentLength, resp.body)
 	case QuotaExceeded:
@@ -97,9 +97,9 @@ func (g *Gateway) writeDenied(w http.ResponseWriter, r *http.Request, d *Decisio
 			h[HeaderCurrentTier] = []string{d.Tier}
 			h[HeaderUsageLimit] = []string{strconv.FormatInt(d.limit, 10)}
 			h[HeaderUsageResetsAt] = []string{resets}
-			if t.upgradeTier != "" {
-				h[HeaderRequiredTier] = []string{t.upgradeTier}
-				h[HeaderUpgradeURL] = []string{t.upgradeURL}
+			if t.upgradeTier != nil {
+				h[HeaderRequiredTier] = t.upgradeTier
+				h[HeaderUpgradeURL] = t.upgradeURL
 			}
 		}
 		writeBody(w, h, status, t.language, []string{strconv.Itoa(len(body))}, body)

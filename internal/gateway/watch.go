@@ -19,7 +19,6 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -116,7 +115,7 @@ func (w *Watcher) signal() {
 }
 
 func (w *Watcher) rebuild(ctx context.Context) {
-	start := time.Now()
+	start := w.Gateway.clock.Now()
 	log := w.Gateway.log
 	var pol subv1.SubscriptionPolicy
 	err := w.cache.Get(ctx, types.NamespacedName{Namespace: w.Namespace, Name: w.Policy}, &pol)
@@ -143,5 +142,5 @@ func (w *Watcher) rebuild(ctx context.Context) {
 		return
 	}
 	w.lastErr = ""
-	log.Debug("rule table rebuilt", "took", time.Since(start))
+	log.Debug("rule table rebuilt", "took", w.Gateway.clock.Since(start))
 }

@@ -32,6 +32,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
@@ -71,7 +72,7 @@ func TestLiveUpdates(t *testing.T) {
 	gw := gateway.New(gateway.Options{
 		Metrics: metrics,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:     func() time.Time { return fixedNow },
+		Clock:   clocktesting.NewFakeClock(fixedNow),
 		ReadSecret: func(ctx context.Context, name, key string) ([]byte, error) {
 			var s corev1.Secret
 			if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s); err != nil {

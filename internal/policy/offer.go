@@ -40,7 +40,7 @@ type OfferPrice struct {
 }
 
 func (r *Spec) offer(to Tier, from, subject string) Offer {
-	o := Offer{Tier: to, From: from, Subject: subject, URL: r.UpgradeURLFor(to.Name, from, subject)}
+	o := Offer{Tier: to, From: from, Subject: subject, URL: r.upgradeURLFor(to.Name, from, subject)}
 	if p := to.Price; p != nil {
 		o.Price = &OfferPrice{
 			Monthly: FormatCents(p.Cents), PerDay: FormatCents(p.PerDayCents()),
@@ -65,7 +65,7 @@ func (r *Spec) LimitOffer(current Tier, metric string) (Offer, bool) {
 	if !limited {
 		limit = Unlimited
 	}
-	up, ok := r.UpgradeTierForLimit(current.Rank, metric, limit)
+	up, ok := r.upgradeTierForLimit(current.Rank, metric, limit)
 	if !ok {
 		return Offer{}, false
 	}

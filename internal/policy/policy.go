@@ -372,9 +372,9 @@ func (r *Spec) Match(method, path string) (f *Feature, tenant string, ok bool) {
 	return r.routes.match(method, path)
 }
 
-// UpgradeTierForLimit returns the lowest tier above rank whose limit of metric is
+// upgradeTierForLimit returns the lowest tier above rank whose limit of metric is
 // higher than limit or unlimited; ok is false when there is none.
-func (r *Spec) UpgradeTierForLimit(rank int, metric string, limit int64) (Tier, bool) {
+func (r *Spec) upgradeTierForLimit(rank int, metric string, limit int64) (Tier, bool) {
 	for i := rank + 1; i < len(r.Tiers); i++ {
 		v, limited := r.Tiers[i].Limits[metric]
 		if !limited || v > limit {
@@ -384,8 +384,8 @@ func (r *Spec) UpgradeTierForLimit(rank int, metric string, limit int64) (Tier, 
 	return Tier{}, false
 }
 
-// UpgradeURLFor renders spec.gateway.upgradeURL?upgrade=..&from=..&feature=...
-func (r *Spec) UpgradeURLFor(upgrade, from, feature string) string {
+// upgradeURLFor renders spec.gateway.upgradeURL?upgrade=..&from=..&feature=...
+func (r *Spec) upgradeURLFor(upgrade, from, feature string) string {
 	sep := "?"
 	if strings.Contains(r.UpgradeURL, "?") {
 		sep = "&"

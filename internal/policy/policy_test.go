@@ -104,7 +104,7 @@ func dumpTable(t *testing.T, tb *policy.Table) []byte {
 		d.Matches = append(d.Matches, p.Method+" "+p.Path+" -> "+res)
 	}
 	for _, tier := range tb.Tiers {
-		up, ok := tb.UpgradeTierForLimit(tier.Rank, policy.APICallsMetric, tier.Limits[policy.APICallsMetric])
+		up, ok := policy.UpgradeTierForLimit(tb.Spec, tier.Rank, policy.APICallsMetric, tier.Limits[policy.APICallsMetric])
 		if ok {
 			d.Upgrades[tier.Name] = up.Name
 		} else {
@@ -114,7 +114,7 @@ func dumpTable(t *testing.T, tb *policy.Table) []byte {
 			d.PerDay[tier.Name] = policy.FormatCents(tier.Price.PerDayCents())
 		}
 	}
-	d.URLs = append(d.URLs, tb.UpgradeURLFor("professional", "starter", "analytics"))
+	d.URLs = append(d.URLs, policy.UpgradeURLFor(tb.Spec, "professional", "starter", "analytics"))
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
@@ -212,7 +212,7 @@ func TestUpgradeURLWithQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := r.UpgradeURLFor("professional", "starter", "a b"), "https://shop.example/upgrade?src=gw&upgrade=professional&from=starter&feature=a%20b"; got != want {
+	if got, want := policy.UpgradeURLFor(r.Spec, "professional", "starter", "a b"), "https://shop.example/upgrade?src=gw&upgrade=professional&from=starter&feature=a%20b"; got != want {
 		t.Fatalf("got %s want %s", got, want)
 	}
 }

@@ -18,6 +18,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
@@ -112,6 +113,54 @@ type Metric struct {
 // the key the gateway INCRs for api_calls, usage_daily:<tenant>:api_calls:<date>.
 func DefaultKeyPattern(metric string) string {
 	return "usage_daily:{tenant}:" + metric + ":{date}"
+}
+
+// CounterKey fills a counter key pattern: every "{tenant}" becomes tenant and
+// every "{date}" becomes date. The gateway writes and the snapshot reads
+// (usage.CounterKey) with it, so both use the same key for any pattern.
+func CounterKey(pattern, tenant, date string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(pattern, "{tenant}", tenant), "{date}", date)
+}
+
+// CheckKeyPattern reports a key pattern that CounterKey cannot fill: one
+// without {tenant} (every tenant would share one counter: the gateway would
+// count all tenants' calls against each tenant's limit) or with any other
+// "{...}" or a stray brace, which would be used literally. The CRD rejects
+// such patterns at admission; CompileSpec checks again for objects stored
+// before that rule.
+func CheckKeyPattern(pattern string) error {
+	if !strings.Contains(pattern, "{tenant}") {
+		return fmt.Errorf("key pattern %q has no {tenant} placeholder", pattern)
+	}
+	for i := 0; i < len(pattern); i++ {
+		switch rest := pattern[i:]; {
+		case strings.HasPrefix(rest, "{tenant}"):
+			i += len("{tenant}") - 1
+		case strings.HasPrefix(rest, "{date}"):
+			i += len("{date}") - 1
+		case rest[0] == '{':
+			if j := strings.IndexAny(rest[1:], "{}"); j >= 0 && rest[1+j] == '}' {
+				return fmt.Errorf("key pattern %q has the unknown placeholder %s: only {tenant} and {date} are replaced", pattern, rest[:j+2])
+			}
+			return fmt.Errorf("key pattern %q has an unmatched \"{\": only {tenant} and {date} are replaced", pattern)
+		case rest[0] == '}':
+			return fmt.Errorf("key pattern %q has an unmatched \"}\": only {tenant} and {date} are replaced", pattern)
+		}
+	}
+	return nil
+}
+
+// APICallsKeyPattern is the key pattern of the daily counter the gateway
+// increments: the api_calls metric's redisCounter.keyPattern (defaulted) when
+// the policy reads api_calls from Redis, so the snapshot reads what the
+// gateway wrote; otherwise DefaultKeyPattern(api_calls), the seed's key.
+func (r *Spec) APICallsKeyPattern() string {
+	for _, m := range r.Metrics {
+		if m.Name == APICallsMetric && m.RedisKeyPattern != "" {
+			return m.RedisKeyPattern
+		}
+	}
+	return DefaultKeyPattern(APICallsMetric)
 }
 
 // NameOf is the name of the policy a TenantUsage belongs to
@@ -223,6 +272,9 @@ func (r *Spec) compileMetrics(metrics []subv1.Metric) error {
 			cm.PostgresQuery = m.Postgres.Query
 		case m.RedisCounter != nil && m.Postgres == nil:
 			cm.RedisKeyPattern = orDefault(m.RedisCounter.KeyPattern, DefaultKeyPattern(m.Name))
+			if err := CheckKeyPattern(cm.RedisKeyPattern); err != nil {
+				return fmt.Errorf("spec.metrics[%d].redisCounter.keyPattern: %w", i, err)
+			}
 		default:
 			return fmt.Errorf("spec.metrics[%d]: exactly one of postgres or redisCounter must be set", i)
 		}

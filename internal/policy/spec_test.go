@@ -81,7 +81,42 @@ func TestCompileSpecDecisions(t *testing.T) {
 			if m.Name != "api_calls" || m.RedisKeyPattern != "usage_daily:{tenant}:api_calls:{date}" || m.Label != "api_calls" {
 				t.Errorf("metric %+v", m)
 			}
+			if got := s.APICallsKeyPattern(); got != m.RedisKeyPattern {
+				t.Errorf("gateway counter pattern %q", got)
+			}
 		}},
+		{name: "the gateway counts api_calls under the policy's key pattern",
+			edit: func(p *subv1.SubscriptionPolicy) {
+				p.Spec.Metrics[1].RedisCounter = &subv1.RedisCounterSource{KeyPattern: "calls:{date}:{tenant}"}
+			},
+			check: func(t *testing.T, s *policy.Spec) {
+				if got := s.APICallsKeyPattern(); got != "calls:{date}:{tenant}" {
+					t.Errorf("gateway counter pattern %q", got)
+				}
+				if got := policy.CounterKey(s.APICallsKeyPattern(), "t1", "2026-03-10"); got != "calls:2026-03-10:t1" {
+					t.Errorf("key %q", got)
+				}
+			}},
+		{name: "a stored key pattern without {tenant} (from before the admission rule)",
+			edit: func(p *subv1.SubscriptionPolicy) {
+				p.Spec.Metrics[1].RedisCounter = &subv1.RedisCounterSource{KeyPattern: "calls:{date}"}
+			},
+			wantErr: `spec.metrics[1].redisCounter.keyPattern: key pattern "calls:{date}" has no {tenant} placeholder`},
+		{name: "a stored key pattern with an unknown placeholder",
+			edit: func(p *subv1.SubscriptionPolicy) {
+				p.Spec.Metrics[1].RedisCounter = &subv1.RedisCounterSource{KeyPattern: "calls:{tenant}:{metric}"}
+			},
+			wantErr: `spec.metrics[1].redisCounter.keyPattern: key pattern "calls:{tenant}:{metric}" has the unknown placeholder {metric}: only {tenant} and {date} are replaced`},
+		{name: "api_calls read from Postgres: the gateway keeps the seed's key",
+			edit: func(p *subv1.SubscriptionPolicy) {
+				p.Spec.Metrics[1].RedisCounter = nil
+				p.Spec.Metrics[1].Postgres = &subv1.PostgresSource{Query: "SELECT tenant_id, n FROM calls"}
+			},
+			check: func(t *testing.T, s *policy.Spec) {
+				if got := s.APICallsKeyPattern(); got != "usage_daily:{tenant}:api_calls:{date}" {
+					t.Errorf("gateway counter pattern %q", got)
+				}
+			}},
 		{name: "prices in cents and offers", edit: func(p *subv1.SubscriptionPolicy) { p.Spec.Tiers[1].Price.Monthly = "049.5" },
 			check: func(t *testing.T, s *policy.Spec) {
 				starter, _ := s.Tier("starter")

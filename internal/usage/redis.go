@@ -47,37 +47,15 @@ func NewRedisCounters(rdb redis.UniversalClient) *RedisCounterSource {
 func DefaultKeyPattern(metric string) string { return policy.DefaultKeyPattern(metric) }
 
 // CounterKey fills a key pattern: every "{tenant}" becomes tenant and every
-// "{date}" becomes date.
-func CounterKey(pattern, tenant, date string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(pattern, "{tenant}", tenant), "{date}", date)
-}
+// "{date}" becomes date. It is policy.CounterKey, the one the gateway
+// increments with, so a policy's own pattern is read where it was written.
+func CounterKey(pattern, tenant, date string) string { return policy.CounterKey(pattern, tenant, date) }
 
 // CheckKeyPattern reports a key pattern that CounterKey cannot fill: one
 // without {tenant} (every tenant would read the same key) or with any other
-// "{...}" or a stray brace, which would be used literally. The CRD rejects
-// such patterns at admission; this check covers objects stored before that
-// rule and callers outside the API.
-func CheckKeyPattern(pattern string) error {
-	if !strings.Contains(pattern, "{tenant}") {
-		return fmt.Errorf("key pattern %q has no {tenant} placeholder", pattern)
-	}
-	for i := 0; i < len(pattern); i++ {
-		switch rest := pattern[i:]; {
-		case strings.HasPrefix(rest, "{tenant}"):
-			i += len("{tenant}") - 1
-		case strings.HasPrefix(rest, "{date}"):
-			i += len("{date}") - 1
-		case rest[0] == '{':
-			if j := strings.IndexAny(rest[1:], "{}"); j >= 0 && rest[1+j] == '}' {
-				return fmt.Errorf("key pattern %q has the unknown placeholder %s: only {tenant} and {date} are replaced", pattern, rest[:j+2])
-			}
-			return fmt.Errorf("key pattern %q has an unmatched \"{\": only {tenant} and {date} are replaced", pattern)
-		case rest[0] == '}':
-			return fmt.Errorf("key pattern %q has an unmatched \"}\": only {tenant} and {date} are replaced", pattern)
-		}
-	}
-	return nil
-}
+// "{...}" or a stray brace. It is policy.CheckKeyPattern, which CompileSpec
+// applies; ReadAll checks again for callers outside a compiled policy.
+func CheckKeyPattern(pattern string) error { return policy.CheckKeyPattern(pattern) }
 
 // ReadAll GETs the counter of every tenant for date (substituted as given,
 // normally YYYY-MM-DD) in one pipelined round trip per 10,000 tenants (per
