@@ -96,6 +96,9 @@ func Build(in Input) *Page {
 }
 
 func metricLabel(spec *policy.Spec, name string) string {
+	if spec == nil {
+		return name
+	}
 	for _, m := range spec.Metrics {
 		if m.Name == name {
 			return m.Label

@@ -53,14 +53,18 @@ type Row struct {
 var Statuses = []string{string(subv1.UsageCritical), string(subv1.UsageWarning), string(subv1.UsageSafe), string(subv1.UsageUnlimited)}
 
 // RowOf summarises a TenantUsage for the list; the tier is resolved as the
-// gateway does (a tier the policy lacks counts as the lowest).
+// gateway does (a tier the policy lacks counts as the lowest). spec may be
+// nil (the tenant's policy is missing or invalid): the tier is then shown as
+// the TenantUsage names it.
 func RowOf(spec *policy.Spec, tu *subv1.TenantUsage) Row {
-	rank, ok := spec.TierRank(tu.Spec.Tier)
-	if !ok {
-		rank = 0
+	r := Row{TenantID: tu.Spec.TenantID, Tier: tu.Spec.Tier, TierName: tu.Spec.Tier, Status: string(subv1.UsageSafe), Limit: policy.Unlimited}
+	if spec != nil {
+		rank, ok := spec.TierRank(tu.Spec.Tier)
+		if !ok {
+			rank = 0
+		}
+		r.Tier, r.TierName = spec.Tiers[rank].DisplayName, spec.Tiers[rank].Name
 	}
-	t := spec.Tiers[rank]
-	r := Row{TenantID: tu.Spec.TenantID, Tier: t.DisplayName, TierName: t.Name, Status: string(subv1.UsageSafe), Limit: policy.Unlimited}
 	s := tu.Status.Summary
 	if s == nil {
 		if len(tu.Status.Metrics) == 0 {
@@ -78,6 +82,7 @@ func RowOf(spec *policy.Spec, tu *subv1.TenantUsage) Row {
 		if r.Metric == "" {
 			r.Metric = metricLabel(spec, m.Metric)
 		}
+		r.Metric = strings.TrimSpace(r.Metric)
 		if m.Limit != nil {
 			r.Limit = *m.Limit
 		}
