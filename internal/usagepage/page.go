@@ -215,7 +215,11 @@ func viewMetric(m *Metric, t *texts) metricView {
 		v.Window = fmt.Sprintf(t.Between, m.Earliest, m.Latest)
 	}
 	if m.BreachDate != "" && m.DaysLeft != nil {
-		v.DaysLeft = fmt.Sprintf(t.DaysLeft, *m.DaysLeft)
+		if *m.DaysLeft == 1 {
+			v.DaysLeft = t.DayLeft
+		} else {
+			v.DaysLeft = fmt.Sprintf(t.DaysLeft, *m.DaysLeft)
+		}
 	}
 	return v
 }
