@@ -43,6 +43,8 @@ const PathUsagePage = "/usage"
 
 const endpointUsagePage = "/usage"
 
+const verbGet = "get"
+
 var pageLangs = usagepage.NewNegotiator()
 
 // usageQuery is the parsed query of GET /usage.
@@ -130,7 +132,7 @@ func (s *Server) specOf(r *http.Request, tu *subv1.TenantUsage, seen map[client.
 
 func (s *Server) renderTenantPage(r *http.Request, c *caller, q usageQuery, lang string, buf *bytes.Buffer) error {
 	ctx := r.Context()
-	tu, err := s.findTenant(ctx, c, q.tenantID, q.namespace, access{verb: "get", resource: resourceTenantUsages})
+	tu, err := s.findTenant(ctx, c, q.tenantID, q.namespace, access{verb: verbGet, resource: resourceTenantUsages})
 	if err != nil {
 		return err
 	}

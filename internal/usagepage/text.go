@@ -42,6 +42,9 @@ type texts struct {
 	Generated, Suspended                                               string
 }
 
+// Translations: repeated words are words, not constants, and Spanish is not misspelt English.
+//
+//nolint:goconst,misspell
 var allTexts = map[string]*texts{
 	"en": {
 		Title: "Usage", Plan: "Plan", Metrics: "Usage by metric", Features: "Features",
