@@ -65,7 +65,9 @@ type Metric struct {
 	Percent string
 	Status  string // unlimited, safe, warning or critical
 	// BreachDate is the predicted breach date (YYYY-MM-DD, "" when none);
-	// Earliest and Latest the window around it, when the forecast has one.
+	// Earliest and Latest the window around it, when the forecast has one
+	// (status earliestBreachDate/latestBreachDate; Latest is "" when the
+	// window has no far end).
 	BreachDate, Earliest, Latest string
 	DaysLeft                     *int32
 	Trend                        []TrendPoint
@@ -211,8 +213,12 @@ func viewMetric(m *Metric, t *texts) metricView {
 	v.BarWidth = barWidth(m.Current, m.Limit)
 	v.TrendLabel = fmt.Sprintf(t.TrendLabel, label)
 	v.Spark = sparkline(m.Trend)
-	if m.Earliest != "" && m.Latest != "" {
+	switch {
+	case m.Earliest != "" && m.Latest != "":
 		v.Window = fmt.Sprintf(t.Between, m.Earliest, m.Latest)
+	case m.Earliest != "":
+		// The window's far end is beyond the forecast's horizon.
+		v.Window = fmt.Sprintf(t.NotBefore, m.Earliest)
 	}
 	if m.BreachDate != "" && m.DaysLeft != nil {
 		if *m.DaysLeft == 1 {

@@ -103,6 +103,7 @@ func render(t testing.TB, lang string, n int) []byte {
 	p := usagepage.Build(usagepage.Input{Spec: spec(t), Tenant: tu, Trend: trend(tu), Today: today, Lang: lang})
 	// The breach window of the compiled-policy issue, when a forecast has it.
 	p.Metrics[0].Earliest, p.Metrics[0].Latest = "2026-12-09", "2026-12-14"
+	p.Metrics[1].Earliest = "2026-12-05" // no far end
 	var b bytes.Buffer
 	if err := usagepage.Render(&b, p); err != nil {
 		t.Fatal(err)

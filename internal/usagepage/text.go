@@ -31,11 +31,11 @@ var Languages = []string{"en", "es", "eu"}
 // texts are the page's own words in one language. Format verbs are filled
 // by the template with already escaped values.
 type texts struct {
-	Title, Plan, Metrics, Features, Metric, Usage, Trend, Status, Breach    string
-	Of, Unlimited, NoLimit, NoBreach, Between, DaysLeft, DayLeft, NoHistory string
-	TrendLabel, BarLabel                                                    string
-	Included, NotIncluded, Needs, Upgrade, Preview, PerMonth                string
-	Statuses                                                                map[string]string
+	Title, Plan, Metrics, Features, Metric, Usage, Trend, Status, Breach               string
+	Of, Unlimited, NoLimit, NoBreach, Between, NotBefore, DaysLeft, DayLeft, NoHistory string
+	TrendLabel, BarLabel                                                               string
+	Included, NotIncluded, Needs, Upgrade, Preview, PerMonth                           string
+	Statuses                                                                           map[string]string
 	// Operator list.
 	Tenants, Tenant, Namespace, Tier, DaysLeftHead, Worst, Filter, All string
 	NoTenants, Apply, Open                                             string
@@ -50,7 +50,7 @@ var allTexts = map[string]*texts{
 		Title: "Usage", Plan: "Plan", Metrics: "Usage by metric", Features: "Features",
 		Metric: "Metric", Usage: "Usage", Trend: "Last 30 days", Status: "Status", Breach: "Limit reached",
 		Of: "of", Unlimited: "unlimited", NoLimit: "No limit on this plan", NoBreach: "Not expected",
-		Between: "between %s and %s", DaysLeft: "%d days left", DayLeft: "1 day left", NoHistory: "No history yet",
+		Between: "between %s and %s", NotBefore: "not before %s", DaysLeft: "%d days left", DayLeft: "1 day left", NoHistory: "No history yet",
 		TrendLabel: "%s over the last 30 days", BarLabel: "%s: %s of %s used",
 		Included: "Included", NotIncluded: "Not included", Needs: "Needs the %s plan",
 		Upgrade: "Upgrade to %s", Preview: "Preview", PerMonth: "%s %s per month",
@@ -63,7 +63,7 @@ var allTexts = map[string]*texts{
 		Title: "Consumo", Plan: "Plan", Metrics: "Consumo por métrica", Features: "Funciones",
 		Metric: "Métrica", Usage: "Consumo", Trend: "Últimos 30 días", Status: "Estado", Breach: "Límite alcanzado",
 		Of: "de", Unlimited: "ilimitado", NoLimit: "Sin límite en este plan", NoBreach: "No previsto",
-		Between: "entre el %s y el %s", DaysLeft: "quedan %d días", DayLeft: "queda 1 día", NoHistory: "Aún sin historial",
+		Between: "entre el %s y el %s", NotBefore: "no antes del %s", DaysLeft: "quedan %d días", DayLeft: "queda 1 día", NoHistory: "Aún sin historial",
 		TrendLabel: "%s en los últimos 30 días", BarLabel: "%s: %s de %s usados",
 		Included: "Incluida", NotIncluded: "No incluida", Needs: "Requiere el plan %s",
 		Upgrade: "Cambiar a %s", Preview: "Vista previa", PerMonth: "%s %s al mes",
@@ -76,7 +76,7 @@ var allTexts = map[string]*texts{
 		Title: "Kontsumoa", Plan: "Plana", Metrics: "Kontsumoa neurriz neurri", Features: "Funtzioak",
 		Metric: "Neurria", Usage: "Kontsumoa", Trend: "Azken 30 egunak", Status: "Egoera", Breach: "Mugara iristea",
 		Of: "/", Unlimited: "mugagabea", NoLimit: "Plan honetan ez dago mugarik", NoBreach: "Ez da aurreikusten",
-		Between: "%s eta %s artean", DaysLeft: "%d egun falta dira", DayLeft: "egun 1 falta da", NoHistory: "Oraindik ez dago historiarik",
+		Between: "%s eta %s artean", NotBefore: "%s baino lehen ez", DaysLeft: "%d egun falta dira", DayLeft: "egun 1 falta da", NoHistory: "Oraindik ez dago historiarik",
 		TrendLabel: "%s azken 30 egunetan", BarLabel: "%s: %s / %s erabilita",
 		Included: "Barne", NotIncluded: "Ez dago barne", Needs: "%s plana behar da",
 		Upgrade: "Aldatu %s planera", Preview: "Aurrebista", PerMonth: "%s %s hilean",
