@@ -20,9 +20,9 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
@@ -66,26 +66,36 @@ type UsagePageOptions struct {
 // the languages the page is written in.
 var pageLangs = newNegotiator(usagepage.Languages)
 
-// usageIndex is the TenantUsage bound to each tenant of a rule table, chosen
+// usageLookup finds the TenantUsage bound to a tenant of a rule table, chosen
 // as policy.Rules.Bind chooses (same namespace and policy; for a duplicated
-// tenantID, the object whose name sorts first). Read only: the objects are
-// the watcher's copies.
-func usageIndex(t *policy.Table, list []subv1.TenantUsage) map[string]*subv1.TenantUsage {
-	items := make([]*subv1.TenantUsage, 0, len(list))
-	for i := range list {
-		tu := &list[i]
-		if (t.Namespace == "" || tu.Namespace == "" || tu.Namespace == t.Namespace) && policy.NameOf(tu) == t.Name && tu.Spec.TenantID != "" {
-			items = append(items, tu)
-		}
+// tenantID, the object whose name sorts first). The index is built on the
+// first page request after a swap, not in Update: pages are rare, updates
+// are not. Read only: the objects are the watcher's copies.
+type usageLookup struct {
+	list []subv1.TenantUsage
+	once sync.Once
+	m    map[string]*subv1.TenantUsage
+}
+
+func newUsageLookup(list []subv1.TenantUsage) *usageLookup { return &usageLookup{list: list} }
+
+func (u *usageLookup) get(t *policy.Table, id string) *subv1.TenantUsage {
+	if u == nil {
+		return nil
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
-	out := make(map[string]*subv1.TenantUsage, len(items))
-	for _, tu := range items {
-		if _, dup := out[tu.Spec.TenantID]; !dup {
-			out[tu.Spec.TenantID] = tu
+	u.once.Do(func() {
+		u.m = make(map[string]*subv1.TenantUsage, len(u.list))
+		for i := range u.list {
+			tu := &u.list[i]
+			if (t.Namespace != "" && tu.Namespace != "" && tu.Namespace != t.Namespace) || policy.NameOf(tu) != t.Name || tu.Spec.TenantID == "" {
+				continue
+			}
+			if cur, dup := u.m[tu.Spec.TenantID]; !dup || tu.Name < cur.Name {
+				u.m[tu.Spec.TenantID] = tu
+			}
 		}
-	}
-	return out
+	})
+	return u.m[id]
 }
 
 // withUsagePage serves the usage page in front of next (the proxy).
@@ -146,7 +156,7 @@ func (g *Gateway) serveUsagePage(w http.ResponseWriter, r *http.Request, rest st
 		g.writeDenied(w, r, &d, modeFull)
 		return
 	}
-	tu := st.usage[tenant]
+	tu := st.usage.get(st.table, tenant)
 	if tu == nil {
 		// No TenantUsage: the tenant is treated as the lowest tier, as Decide does.
 		tu = &subv1.TenantUsage{Spec: subv1.TenantUsageSpec{TenantID: tenant, Tier: st.r.lowest.Tier}}
