@@ -195,6 +195,14 @@ func TestUsagePageIdentityModes(t *testing.T) {
 			t.Errorf("Vary %q lacks the identity header", got)
 		}
 	})
+	t.Run("a duplicated tenantID is the object Bind chose", func(t *testing.T) {
+		e := pageEnv(t, nil, nil)
+		// horno-central (enterprise) and zz-duplicate (starter) both claim it; the name sorting first wins.
+		r := e.get(t, pagePath, enterprise)
+		if r.status != 200 || !strings.Contains(string(r.body), `data-tier="enterprise"`) {
+			t.Errorf("status %d, want the enterprise object's page", r.status)
+		}
+	})
 	t.Run("unknown tenant is the lowest tier", func(t *testing.T) {
 		e := pageEnv(t, nil, nil)
 		r := e.get(t, pagePath, "no-such-bakery")
