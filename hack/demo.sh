@@ -181,6 +181,14 @@ code="$(curl -sS -o "$DEMO_DIR/proxied.json" -w '%{http_code}' \
   "$GATEWAY_URL/api/v1/tenants/$PROFESSIONAL_TENANT/forecasting/analytics/advanced")"
 echo "  HTTP $code"; jq -c . "$DEMO_DIR/proxied.json"
 
+step "Usage page: the tenant's own page from the gateway, and the operators' list from the forecast API"
+PAGE_URL="$GATEWAY_URL/_subscription/usage/$STARTER_TENANT"
+LIST_URL="$FORECAST_URL/usage?namespace=bakery-ia"
+for u in "$PAGE_URL" "$LIST_URL"; do
+  out="$(curl -sS -o /dev/null -w '%{http_code} %{size_download}' -H 'Accept-Language: es' "$u")"
+  echo "  GET $u  ->  HTTP ${out% *}, ${out#* } bytes of HTML (open it in a browser)"
+done
+
 ELAPSED=$(( $(date +%s) - START ))
 cat <<EOF
 
@@ -191,6 +199,8 @@ ${G}${B}The demo is running${N} (ready in ${ELAPSED}s).
   forecast API   $FORECAST_URL/api/v1/usage-forecast?tenant_id=<id>   (auth off)
   track usage    curl -X POST -d '{"policy":"default","namespace":"bakery-ia"}' $FORECAST_URL/api/v1/usage-forecast/track-usage
   gateway        $GATEWAY_URL/api/v1/tenants/<id>/...     (forward-auth :$GATEWAY_FORWARD_AUTH_PORT)
+  usage page     $PAGE_URL   (the tenant's own; any <id>)
+  all tenants    $LIST_URL   (operators; &status=critical, &tier=starter)
   metrics        manager http://127.0.0.1:$MANAGER_METRICS_PORT/metrics   gateway http://127.0.0.1:$GATEWAY_METRICS_PORT/metrics
   Redis          $REDIS_URL
   Postgres       $DATABASE_URL

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Makes sure the service binaries the integration tests start themselves are
-# installed: redis-server, and PostgreSQL's initdb + postgres (on PATH or under
-# /usr/lib/postgresql/<version>/bin). Tests start private instances on free
+# installed: redis-server, PostgreSQL's initdb + postgres (on PATH or under
+# /usr/lib/postgresql/<version>/bin), and Debian's chromium for the usage
+# page's browser tests (internal/testenv/browser drives it headless). Tests start private instances on free
 # loopback ports (internal/testenv); this script never starts the system
 # services and never touches a Redis or PostgreSQL already running.
 #
 # When something is missing: as root it runs
-#   apt-get update && apt-get install -y redis-server postgresql
+#   apt-get update && apt-get install -y redis-server postgresql chromium
 # otherwise it prints that command and exits 1.
 #
 # Extra arguments name more Debian packages whose command has the package's
@@ -29,12 +30,13 @@ have_postgres() {
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 have_postgres || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 for extra in "$@"; do
   command -v "$extra" >/dev/null 2>&1 || missing+=("$extra")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  log "redis-server and PostgreSQL${*:+ and $*} are installed"
+  log "redis-server, PostgreSQL and chromium${*:+ and $*} are installed"
   exit 0
 fi
 
@@ -45,7 +47,7 @@ if [ "${EUID:-$(id -u)}" -ne 0 ]; then
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  log "missing: ${missing[*]}, and apt-get is not available: install redis-server and PostgreSQL (server) with your package manager"
+  log "missing: ${missing[*]}, and apt-get is not available: install redis-server, PostgreSQL (server) and chromium with your package manager"
   exit 1
 fi
 log "installing: ${missing[*]}"

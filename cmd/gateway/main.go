@@ -51,6 +51,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/bakery-ia/subscription-operator/internal/gateway"
+	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
@@ -65,6 +66,7 @@ type flags struct {
 	logLevel                                 string
 	policyFile, secretsDir                   string
 	pprof                                    bool
+	usagePagePath                            string
 }
 
 func main() {
@@ -89,6 +91,7 @@ func main() {
 	flag.DurationVar(&f.shutdown, "shutdown-timeout", 15*time.Second, "how long to drain connections on SIGTERM")
 	flag.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	flag.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof/ on the metrics address")
+	flag.StringVar(&f.usagePagePath, "usage-page-path", gateway.DefaultUsagePagePath, "path of the calling tenant's usage page, served by the gateway itself (empty: off, the path is proxied)")
 	flag.StringVar(&f.policyFile, "policy-file", "", "run without a cluster: read the policy and TenantUsage objects from this YAML file once (development, benchmarks)")
 	flag.StringVar(&f.secretsDir, "secrets-dir", "", "with --policy-file: read Secret keys from <dir>/<secret name>/<key> instead of the API server")
 	flag.Parse() // also --kubeconfig, registered by controller-runtime's config package
@@ -160,10 +163,14 @@ func run(f flags) error {
 			return err
 		}
 	}
+	page := gateway.UsagePageOptions{Path: f.usagePagePath, Disabled: f.usagePagePath == ""}
+	if c, ok := rdb.(redis.UniversalClient); ok {
+		page.History = history.New(c) // the sparklines; the same Redis as the counters
+	}
 	gw := gateway.New(gateway.Options{
 		FailOpen: f.failOpen, Upstream: upstream, ReadSecret: secrets,
 		Counter: counter, Metrics: metrics, Logger: log,
-		Proxy: f.proxy, Clock: clk,
+		Proxy: f.proxy, Clock: clk, UsagePage: page,
 	})
 	defer gw.Stop()
 

@@ -104,6 +104,7 @@ func (s *Server) routes() http.Handler {
 		PathForecast:   {label: endpointForecast, method: http.MethodGet, timeout: defaultWriteTimeout, serve: s.serveForecast},
 		PathTrackUsage: {label: endpointTrack, method: http.MethodPost, timeout: trackWaitTimeout, serve: s.serveTrackUsage},
 		PathPlans:      {label: endpointPlans, method: http.MethodGet, timeout: defaultWriteTimeout, serve: s.servePlans},
+		PathUsagePage:  {label: endpointUsagePage, method: http.MethodGet, timeout: defaultWriteTimeout, serve: s.serveUsagePage},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

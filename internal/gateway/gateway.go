@@ -64,6 +64,8 @@ type Options struct {
 	// reload times, request durations and the key refresh ticker. Default the
 	// real clock; tests inject k8s.io/utils/clock/testing.FakeClock.
 	Clock clock.WithTicker
+	// UsagePage configures the tenant's usage page (usagepage.go).
+	UsagePage UsagePageOptions
 }
 
 // Gateway holds the rule table in force and decides requests.

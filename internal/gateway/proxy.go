@@ -342,4 +342,4 @@ func (g *Gateway) observe(label string, start time.Time) {
 }
 
 // Handler is the reverse proxy (the --listen port).
-func (g *Gateway) Handler() http.Handler { return g.proxy }
+func (g *Gateway) Handler() http.Handler { return g.withUsagePage(g.proxy) }

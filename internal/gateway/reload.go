@@ -41,6 +41,7 @@ type state struct {
 	keyID    string // what the verifier was built from
 	upstream *url.URL
 	swapped  time.Time
+	usage    *usageLookup // the TenantUsage objects, for the usage page (usagepage.go)
 }
 
 // rendered is derived from policy.Rules only; TenantUsage changes reuse it.
@@ -81,6 +82,7 @@ func (g *Gateway) Update(ctx context.Context, pol *subv1.SubscriptionPolicy, ten
 		r = g.render(rules)
 	}
 	st := &state{table: r.rules.Bind(tenants), r: r, swapped: g.clock.Now()}
+	st.usage = newUsageLookup(tenants)
 	st.upstream = g.opts.Upstream
 	if st.upstream == nil && r.rules.Upstream != "" {
 		u, err := url.Parse(r.rules.Upstream)

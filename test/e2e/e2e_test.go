@@ -206,6 +206,30 @@ var _ = Describe("the demo scenario", Ordered, func() {
 		Expect(string(b)).To(MatchJSON(`{"upstream":"bakery-api","path":"` + path + `"}`))
 	})
 
+	It("serves the tenant's usage page from the gateway and the operators' list from the forecast API", func() {
+		today := data.Values[scenario.StarterTenant]["products"][scenario.HistoryDays]
+		// The gateway sees the forecast through its own watch: allow it a moment.
+		Eventually(func(g Gomega) {
+			resp, err := get(url(gwPort, "/_subscription/usage/"+scenario.StarterTenant), "Accept-Language", "es")
+			g.Expect(err).NotTo(HaveOccurred())
+			b := string(body(resp))
+			g.Expect(resp.StatusCode).To(Equal(http.StatusOK), b)
+			g.Expect(resp.Header.Get("Content-Type")).To(Equal("text/html; charset=utf-8"))
+			g.Expect(resp.Header.Get("Content-Security-Policy")).To(HavePrefix("default-src 'none'; style-src 'sha256-"))
+			g.Expect(b).To(ContainSubstring(`<html lang="es">`))
+			g.Expect(b).To(ContainSubstring(`id="tenant">` + scenario.StarterTenant + `<`))
+			g.Expect(b).To(MatchRegexp(`(?s)data-metric="products".*?<data class="current" value="%d">`, today))
+			g.Expect(b).To(ContainSubstring("<polyline"), "30-day sparklines from the history in Redis")
+			g.Expect(b).To(ContainSubstring(`data-feature="analytics" data-included="false"`))
+		}).WithTimeout(10 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+
+		resp, err := get(url(leader.api, "/usage?namespace="+ns))
+		Expect(err).NotTo(HaveOccurred())
+		b := string(body(resp))
+		Expect(resp.StatusCode).To(Equal(http.StatusOK), b)
+		Expect(strings.Count(b, `<tr class="tenant"`)).To(Equal(50))
+	})
+
 	It("keeps usage-tracker's exit codes: 0 when every metric was recorded", func() {
 		cmd := exec.Command(binDir+"/usage-tracker", "--namespace="+ns, "--policy=default",
 			"--redis-url="+rdb.URL, "--database-url="+pg.DSN)
