@@ -91,7 +91,11 @@ type Notifications struct {
 
 	healthMu sync.Mutex
 	health   map[string]sinkHealth
-	changed  chan event.TypedGenericEvent[*subv1.SubscriptionPolicy]
+
+	// announced is the last sink state announced as an Event, by sink id.
+	announcedMu sync.Mutex
+	announced   map[string]announcement
+	changed     chan event.TypedGenericEvent[*subv1.SubscriptionPolicy]
 }
 
 // newNotifications builds the outbox, notifier and worker, and adds the
@@ -106,6 +110,7 @@ func newNotifications(mgr ctrl.Manager, rdb redis.UniversalClient, cfg Notificat
 		reader:       mgr.GetAPIReader(),
 		failingAfter: cfg.FailingAfter,
 		health:       map[string]sinkHealth{},
+		announced:    map[string]announcement{},
 		changed:      make(chan event.TypedGenericEvent[*subv1.SubscriptionPolicy], 64),
 	}
 	if n.failingAfter <= 0 {
@@ -142,6 +147,13 @@ func newNotifications(mgr ctrl.Manager, rdb redis.UniversalClient, cfg Notificat
 		return nil, fmt.Errorf("adding the notification worker: %w", err)
 	}
 	return n, nil
+}
+
+// announcement is what Events already said about a sink.
+type announcement struct {
+	failing bool
+	expired int64
+	invalid string
 }
 
 // sinkHealth is what makes a sink's status worth refreshing in the policy.
@@ -194,25 +206,32 @@ type sinkRegistry struct {
 }
 
 // set records a policy's sinks and returns the ids it no longer declares.
-func (s *sinkRegistry) set(key client.ObjectKey, configured []string, resolved []notify.Sink) []string {
+// changed reports whether the resolved sinks differ from before.
+func (s *sinkRegistry) set(key client.ObjectKey, configured []string, resolved []notify.Sink) (removed []string, changed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.configured == nil {
 		s.configured, s.resolved = map[client.ObjectKey][]string{}, map[client.ObjectKey][]notify.Sink{}
 	}
-	var removed []string
 	for _, id := range s.configured[key] {
 		if !slices.Contains(configured, id) {
 			removed = append(removed, id)
 		}
 	}
+	changed = !sameSinks(s.resolved[key], resolved)
 	if len(configured) == 0 {
 		delete(s.configured, key)
 		delete(s.resolved, key)
 	} else {
 		s.configured[key], s.resolved[key] = configured, resolved
 	}
-	return removed
+	return removed, changed
+}
+
+// sameSinks compares by id and URL; a Secret change re-resolves the same
+// sink and needs no wake-up (the next pass uses it).
+func sameSinks(a, b []notify.Sink) bool {
+	return slices.EqualFunc(a, b, func(x, y notify.Sink) bool { return x.ID == y.ID && x.URL == y.URL })
 }
 
 func (s *sinkRegistry) all() []notify.Sink {

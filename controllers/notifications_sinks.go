@@ -54,7 +54,7 @@ func (r *PolicyReconciler) reconcileNotifications(ctx context.Context, pol *subv
 	}
 	key := client.ObjectKeyFromObject(pol)
 	if len(spec.Sinks) == 0 {
-		n.purge(ctx, n.sinks.set(key, nil, nil))
+		n.update(ctx, key, nil, nil)
 		pol.Status.Notifications = nil
 		meta.RemoveStatusCondition(&pol.Status.Conditions, subv1.ConditionNotificationsHealthy)
 		return
@@ -90,7 +90,7 @@ func (r *PolicyReconciler) reconcileNotifications(ctx context.Context, pol *subv
 		if err != nil {
 			st.LastError = truncateMsg(err.Error())
 			invalid = append(invalid, "sink "+s.Name+": "+err.Error())
-			if o := old[s.Name]; o.LastError != st.LastError {
+			if o := old[s.Name]; o.LastError != st.LastError && n.announceInvalid(s.ID, st.LastError) {
 				warn(r.Recorder, pol, "NotificationSinkInvalid", "ResolveSink", "sink "+s.Name+": "+err.Error())
 			}
 		} else {
@@ -99,7 +99,7 @@ func (r *PolicyReconciler) reconcileNotifications(ctx context.Context, pol *subv
 		r.sinkTransitionEvents(pol, old[s.Name], st, n.failingAfter)
 		statuses = append(statuses, st)
 	}
-	n.purge(ctx, n.sinks.set(key, ids, resolved))
+	n.update(ctx, key, ids, resolved)
 	pol.Status.Notifications = &subv1.NotificationsStatus{Sinks: statuses}
 	switch {
 	case len(invalid) > 0:
@@ -119,6 +119,19 @@ func (r *PolicyReconciler) reconcileNotifications(ctx context.Context, pol *subv
 // is persisted in the policy.
 func (r *PolicyReconciler) sinkTransitionEvents(pol *subv1.SubscriptionPolicy, was, now subv1.SinkStatus, failingAfter int64) {
 	wasFailing, isFailing := was.ConsecutiveFailures >= failingAfter, now.ConsecutiveFailures >= failingAfter
+	// The persisted status may lag when the status patch of the reconcile
+	// that emitted the Event lost a conflict: remember what was announced in
+	// this process too, so the retry does not announce it again.
+	n := r.Notifications
+	key := pol.Namespace + "/" + pol.Name + "/" + now.Name
+	n.announcedMu.Lock()
+	last, ok := n.announced[key]
+	n.announced[key] = announcement{failing: isFailing, expired: max(now.Expired, last.expired)}
+	n.announcedMu.Unlock()
+	if ok {
+		wasFailing = last.failing
+		was.Expired = max(was.Expired, last.expired)
+	}
 	switch {
 	case isFailing && !wasFailing:
 		warn(r.Recorder, pol, "NotificationSinkFailing", "Deliver",
@@ -132,18 +145,36 @@ func (r *PolicyReconciler) sinkTransitionEvents(pol *subv1.SubscriptionPolicy, w
 	}
 }
 
+// announceInvalid reports whether msg is news for sink in this process.
+func (n *Notifications) announceInvalid(sink, msg string) bool {
+	n.announcedMu.Lock()
+	defer n.announcedMu.Unlock()
+	a := n.announced["invalid:"+sink]
+	if a.invalid == msg {
+		return false
+	}
+	a.invalid = msg
+	n.announced["invalid:"+sink] = a
+	return true
+}
+
 // forgetNotifications drops a deleted policy's sinks and their pending events.
 func (r *PolicyReconciler) forgetNotifications(ctx context.Context, key client.ObjectKey) {
 	if r.Notifications != nil {
-		r.Notifications.purge(ctx, r.Notifications.sinks.set(key, nil, nil))
+		r.Notifications.update(ctx, key, nil, nil)
 	}
 }
 
-// purge deletes what is pending for sinks a policy no longer declares.
-// Known only for sinks this process saw configured; a sink removed while
-// no manager ran keeps its (inert) keys until purged by hand.
-func (n *Notifications) purge(ctx context.Context, ids []string) {
-	for _, id := range ids {
+// update hands a policy's sinks to the worker, waking it when they changed,
+// and deletes what is pending for sinks the policy no longer declares.
+// Removal is known only for sinks this process saw configured; a sink
+// removed while no manager ran keeps its (inert) keys until purged by hand.
+func (n *Notifications) update(ctx context.Context, key client.ObjectKey, ids []string, resolved []notify.Sink) {
+	removed, changed := n.sinks.set(key, ids, resolved)
+	if changed {
+		n.Outbox.Wake()
+	}
+	for _, id := range removed {
 		if err := n.Outbox.Purge(ctx, id); err != nil {
 			log.FromContext(ctx).Error(err, "purging the outbox of a removed sink", "sink", id)
 		}
