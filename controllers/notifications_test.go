@@ -17,6 +17,7 @@ limitations under the License.
 package controllers_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"slices"
@@ -299,4 +300,31 @@ var _ = Describe("Webhook notifications", func() {
 		Eventually(func() int { _, a := recv.snapshot(); return len(a) }).Should(Equal(1))
 		Eventually(func() metav1.ConditionStatus { return healthy().Status }).Should(Equal(metav1.ConditionTrue))
 	})
+
+	DescribeTable("refuses hostile sink Secrets, naming the field and never the value",
+		func(signing string, headers map[string]string, want string) {
+			op := startOperatorWith(operatorOptions{notify: &controllers.NotificationsConfig{Clock: nc}})
+			id := ns + "-h"
+			seedGrowth(op, id)
+			pol, sec, hdr := notifyingPolicy(ns, recv, subv1.SinkEvent{Type: subv1.EventLimitReached})
+			if signing != "" {
+				sec.Data["secret"] = []byte(signing)
+			}
+			hdr.Data = map[string][]byte{}
+			for k, v := range headers {
+				hdr.Data[k] = []byte(v)
+			}
+			create(sec, hdr, pol, tenant(ns, id, "starter"))
+			Eventually(func() string { return healthy().Reason }).Should(Equal(controllers.ReasonSinkInvalid))
+			msg := healthy().Message
+			Expect(msg).To(ContainSubstring(want))
+			Expect(msg).NotTo(ContainSubstring("s3cr3t-value"), "a Secret's value never reaches status")
+			Expect(sinkStatus().LastError).NotTo(ContainSubstring("s3cr3t-value"))
+		},
+		Entry("a signing secret without the whsec_ prefix", "s3cr3t-value", nil, `does not start with "whsec_"`),
+		Entry("a signing key that is too short", "whsec_"+base64.StdEncoding.EncodeToString([]byte("s3cr3t-value")), nil, "must be 24 to 64"),
+		Entry("a header that would replace the signature", "", map[string]string{"webhook-signature": "v1,s3cr3t-value"}, `header "webhook-signature" is set by the operator`),
+		Entry("a header that would replace the content type", "", map[string]string{"Content-Type": "text/s3cr3t-value"}, `header "Content-Type" is set by the operator`),
+		Entry("a header value with a control byte", "", map[string]string{"X-Token": "s3cr3t-value\x00"}, `header "X-Token" has an invalid value`),
+	)
 })
