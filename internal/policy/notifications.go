@@ -33,6 +33,9 @@ const (
 	DefaultConfidence = 0.8
 	DefaultBasis      = subv1.BasisExpected
 	DefaultWithinDays = 14
+
+	// MaxSinkIDLength bounds <namespace>/<policy>/<sink> (notify.ValidSinkID).
+	MaxSinkIDLength = 252
 )
 
 // Sink is one webhook of spec.notifications, defaulted. Its Secrets are
@@ -112,6 +115,11 @@ func (r *Spec) compileNotifications(n *subv1.NotificationsSpec) error {
 		cs := Sink{
 			Name: s.Name, ID: r.Namespace + "/" + r.Name + "/" + s.Name, URL: s.URL,
 			SigningSecretName: s.SigningSecretRef.Name, SigningSecretKey: orDefault(s.SigningSecretRef.Key, DefaultSecretKey),
+		}
+		// The outbox keys and the metrics' sink label hold the id; the
+		// notifier refuses ids longer than this (a long policy name).
+		if len(cs.ID) > MaxSinkIDLength {
+			return fmt.Errorf("%s.name: the sink id %q is longer than %d characters; shorten the policy or sink name", field, cs.ID, MaxSinkIDLength)
 		}
 		if s.SigningSecretRef.Name == "" {
 			return fmt.Errorf("%s.signingSecretRef.name: is empty", field)

@@ -201,6 +201,9 @@ func TestCompileNotifications(t *testing.T) {
 		{"only Recovered", "spec.notifications.sinks[0].events", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Notifications.Sinks[0].Events = []subv1.SinkEvent{{Type: subv1.EventRecovered}}
 		}},
+		{"sink id too long for the outbox", "spec.notifications.sinks[0].name", func(p *subv1.SubscriptionPolicy) {
+			p.Name = strings.Repeat("p", 250)
+		}},
 		{"percentage out of range", "spec.notifications.sinks[0].events[2].percentages", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Notifications.Sinks[0].Events[2].Percentages = []int32{0}
 		}},
