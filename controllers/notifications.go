@@ -21,7 +21,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"k8s.io/utils/clock"
@@ -61,17 +60,12 @@ var notifyMetrics = func() *notify.Metrics {
 // SubscriptionNotificationSinkFailing uses the same number.
 const DefaultFailingAfter = 5
 
-// NotificationsConfig turns webhook notifications on.
+// NotificationsConfig turns webhook notifications on. Delivery uses the
+// notify defaults: Svix's retry schedule, a 15 s timeout, a 1 s poll.
 type NotificationsConfig struct {
 	// Clock times deliveries and retries (nil: the real clock). Tests pass a
 	// fake clock to walk through the retry schedule.
 	Clock clock.Clock
-	// Schedule is the delay before each attempt (nil: notify.DefaultSchedule,
-	// Svix's); Timeout bounds one attempt (0: 15 s); Poll is the worker's
-	// idle poll (0: 1 s).
-	Schedule []time.Duration
-	Timeout  time.Duration
-	Poll     time.Duration
 	// FailingAfter is how many failed attempts in a row make a sink failing
 	// (0: DefaultFailingAfter).
 	FailingAfter int64
@@ -119,15 +113,6 @@ func newNotifications(mgr ctrl.Manager, rdb redis.UniversalClient, cfg Notificat
 	n.Notifier = notify.NewNotifier(rdb, n.Outbox)
 	n.Notifier.Metrics = notifyMetrics
 	w := notify.NewWorker(n.Outbox, n.sinks.all)
-	if cfg.Schedule != nil {
-		w.Schedule = cfg.Schedule
-	}
-	if cfg.Timeout > 0 {
-		w.Timeout = cfg.Timeout
-	}
-	if cfg.Poll > 0 {
-		w.Poll = cfg.Poll
-	}
 	w.Metrics = notifyMetrics
 	w.OnStatus = n.sinkStatusSeen
 	// The worker is a LeaderElectionRunnable (NeedLeaderElection true), so
@@ -172,10 +157,8 @@ func (n *Notifications) sinkStatusSeen(st notify.SinkStatus) {
 		delivered: st.LastSuccess != nil, expired: st.Expired,
 	}
 	n.healthMu.Lock()
-	old, seen := n.health[st.Sink]
-	n.health[st.Sink] = h
-	n.healthMu.Unlock()
-	if seen && old == h {
+	defer n.healthMu.Unlock()
+	if old, seen := n.health[st.Sink]; seen && old == h {
 		return
 	}
 	parts := strings.SplitN(st.Sink, "/", 3)
@@ -184,9 +167,12 @@ func (n *Notifications) sinkStatusSeen(st notify.SinkStatus) {
 	}
 	pol := &subv1.SubscriptionPolicy{}
 	pol.Namespace, pol.Name = parts[0], parts[1]
-	// Never block the worker: a full channel means a refresh is queued anyway.
+	// Never block the worker. The new health is remembered only when the
+	// refresh was queued, so a refresh dropped on a full channel is asked
+	// for again after the next pass.
 	select {
 	case n.changed <- event.TypedGenericEvent[*subv1.SubscriptionPolicy]{Object: pol}:
+		n.health[st.Sink] = h
 	default:
 	}
 }
