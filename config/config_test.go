@@ -32,6 +32,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +46,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
+	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/gatewaydeploy"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
 )
@@ -67,6 +69,8 @@ var exportedMetrics = map[string]struct {
 	"gateway_rule_table_generation":                        {},
 	"gateway_rule_table_last_reload_timestamp_seconds":     {},
 	"gateway_usage_counter_dropped_total":                  {},
+	"subscription_notifications_total":                     {labels: []string{"sink", "event", "result"}},
+	"subscription_notification_sink_consecutive_failures":  {labels: []string{"sink"}},
 }
 
 // targetLabels are added by Prometheus (and the Prometheus Operator) to every
@@ -74,7 +78,8 @@ var exportedMetrics = map[string]struct {
 var targetLabels = []string{"namespace", "pod", "service", "job", "instance", "container", "endpoint"}
 
 // requiredAlerts must exist in the PrometheusRule.
-var requiredAlerts = []string{"UsageSnapshotFailed", "UsageForecastSlow", "TenantPredictedBreach"}
+var requiredAlerts = []string{"UsageSnapshotFailed", "UsageForecastSlow", "TenantPredictedBreach",
+	"SubscriptionNotificationSinkFailing", "SubscriptionNotificationExpired"}
 
 func root() string { return testenv.RepoRoot() }
 
@@ -679,6 +684,16 @@ func TestPrometheusRules(t *testing.T) {
 			}
 			if r := alerts["TenantPredictedBreach"]; !strings.Contains(r.Expr, `subscription_tenants{status="critical"}`) || !strings.Contains(r.Expr, "> 0") {
 				t.Errorf("TenantPredictedBreach must fire on subscription_tenants{status=\"critical\"} > 0, got %q", r.Expr)
+			}
+			// The alert's threshold is the manager's: NotificationsHealthy turns
+			// False at controllers.DefaultFailingAfter failures in a row.
+			if r := alerts["SubscriptionNotificationSinkFailing"]; !strings.Contains(r.Expr, "subscription_notification_sink_consecutive_failures") ||
+				!regexp.MustCompile(`>=\s*`+strconv.Itoa(controllers.DefaultFailingAfter)+`\s*$`).MatchString(strings.TrimSpace(r.Expr)) {
+				t.Errorf("SubscriptionNotificationSinkFailing must fire on subscription_notification_sink_consecutive_failures >= %d, got %q",
+					controllers.DefaultFailingAfter, r.Expr)
+			}
+			if r := alerts["SubscriptionNotificationExpired"]; !strings.Contains(r.Expr, `subscription_notifications_total{result="expired"}`) {
+				t.Errorf("SubscriptionNotificationExpired must count result=\"expired\", got %q", r.Expr)
 			}
 			if r := alerts["UsageSnapshotFailed"]; !strings.Contains(r.Expr, "subscription_snapshot_runs_total") {
 				t.Errorf("UsageSnapshotFailed must use subscription_snapshot_runs_total, got %q", r.Expr)

@@ -184,13 +184,19 @@ var _ = Describe("Status size and write volume", func() {
 			}
 		}).Should(Succeed())
 
-		By("measuring the stored size")
-		largest := 0
+		By("measuring the stored size, breach windows included")
+		largest, windows := 0, 0
 		for _, id := range ids {
 			raw, err := rawTenant(ns, id)
 			Expect(err).NotTo(HaveOccurred())
 			largest = max(largest, len(raw))
+			for _, m := range getTenant(ns, id).Status.Metrics {
+				if m.EarliestBreachDate != nil && m.LatestBreachDate != nil {
+					windows++
+				}
+			}
 		}
+		Expect(windows).To(BeNumerically(">", 0), "the largest objects carry earliestBreachDate and latestBreachDate")
 		AddReportEntry(fmt.Sprintf("largest TenantUsage with %d metrics: %d bytes as stored (JSON)", len(p.Spec.Metrics), largest))
 		Expect(largest).To(BeNumerically("<", 4096))
 

@@ -45,6 +45,9 @@ type Config struct {
 	Gateway GatewayManager
 	// GatewayOwned are the object types the gateway manager creates, watched so drift is corrected.
 	GatewayOwned []client.Object
+	// Notifications turns webhook notifications on (outbox in Redis, a
+	// delivery worker on the leader); nil leaves them off.
+	Notifications *NotificationsConfig
 }
 
 // Components are the wired reconcilers, exposed for the forecast API and tests.
@@ -53,6 +56,8 @@ type Components struct {
 	Forecasts *ForecastReconciler
 	Snapshots *SnapshotScheduler
 	History   *history.Store
+	// Notifications is nil when Config.Notifications is.
+	Notifications *Notifications
 }
 
 // The forecast API (a manager Runnable wired in cmd/manager) authenticates
@@ -78,9 +83,17 @@ func Setup(mgr ctrl.Manager, cfg Config) (*Components, error) {
 		runner.Postgres = pg
 		discovery = &Discovery{Client: mgr.GetClient(), Source: pg, Recorder: rec}
 	}
+	var notifications *Notifications
+	if cfg.Notifications != nil {
+		var err error
+		if notifications, err = newNotifications(mgr, cfg.Redis, *cfg.Notifications); err != nil {
+			return nil, err
+		}
+	}
 	forecastWakeups := NewWakeups(cfg.Clock)
 	forecasts := &ForecastReconciler{
 		Client: mgr.GetClient(), Clock: cfg.Clock, Recorder: rec, History: store, Wakeups: forecastWakeups,
+		Notifications: notifications,
 	}
 	policyWakeups := NewWakeups(cfg.Clock)
 	snapshots := &SnapshotScheduler{
@@ -90,6 +103,7 @@ func Setup(mgr ctrl.Manager, cfg Config) (*Components, error) {
 	policies := &PolicyReconciler{
 		Client: mgr.GetClient(), Clock: cfg.Clock, Recorder: rec, Snapshots: snapshots,
 		Discovery: discovery, Gateway: cfg.Gateway, Wakeups: policyWakeups,
+		Notifications: notifications,
 	}
 	if err := forecasts.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up tenantusage controller: %w", err)
@@ -97,5 +111,5 @@ func Setup(mgr ctrl.Manager, cfg Config) (*Components, error) {
 	if err := policies.SetupWithManager(mgr, cfg.GatewayOwned...); err != nil {
 		return nil, fmt.Errorf("setting up subscriptionpolicy controller: %w", err)
 	}
-	return &Components{Policies: policies, Forecasts: forecasts, Snapshots: snapshots, History: store}, nil
+	return &Components{Policies: policies, Forecasts: forecasts, Snapshots: snapshots, History: store, Notifications: notifications}, nil
 }

@@ -61,6 +61,9 @@ type PolicyReconciler struct {
 	Discovery *Discovery     // nil: tenant discovery needs DATABASE_URL
 	Gateway   GatewayManager // nil: gateways are not managed
 	Wakeups   *Wakeups
+	// Notifications resolves webhook sinks and reports their health
+	// (notifications_sinks.go); nil: notifications are off.
+	Notifications *Notifications
 }
 
 // +kubebuilder:rbac:groups=subscriptions.bakery-ia.io,resources=subscriptionpolicies,verbs=get;list;watch
@@ -82,6 +85,7 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if err := r.Get(ctx, req.NamespacedName, pol); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Wakeups.Forget(req.NamespacedName)
+			r.forgetNotifications(ctx, req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -125,6 +129,7 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if err := r.reconcileGateway(ctx, pol); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.reconcileNotifications(ctx, pol, spec)
 	step, err = r.Snapshots.Reconcile(ctx, pol, spec, r.Discovery, func() { r.markReconciling(ctx, before, pol, "a scheduled snapshot is running") })
 	if err != nil {
 		return ctrl.Result{}, err
@@ -228,7 +233,8 @@ func summarizePolicy(pol *subv1.SubscriptionPolicy, pending bool) {
 	if c := findCondition(*conds, subv1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
 		problems, reason, stalled = append(problems, c.Message), c.Reason, true
 	}
-	for _, typ := range []string{subv1.ConditionSnapshotSucceeded, subv1.ConditionGatewayReady, subv1.ConditionDiscovered} {
+	for _, typ := range []string{subv1.ConditionSnapshotSucceeded, subv1.ConditionGatewayReady, subv1.ConditionDiscovered,
+		subv1.ConditionNotificationsHealthy} {
 		if c := findCondition(*conds, typ); c != nil && c.Status == metav1.ConditionFalse {
 			problems = append(problems, typ+": "+c.Message)
 			if reason == ReasonReconciled {
@@ -289,6 +295,9 @@ func (r *PolicyReconciler) SetupWithManager(mgr ctrl.Manager, owned ...client.Ob
 		WatchesRawSource(r.Wakeups.Source())
 	for _, o := range owned {
 		b = b.Owns(o)
+	}
+	if r.Notifications != nil {
+		b = b.WatchesRawSource(r.Notifications.source())
 	}
 	return b.Complete(r)
 }

@@ -59,6 +59,8 @@ type ForecastReconciler struct {
 	Recorder events.EventRecorder
 	History  HistoryReader
 	Wakeups  *Wakeups
+	// Notifications, when set, is fed every forecast (notifications_observe.go).
+	Notifications *Notifications
 
 	gaugeMu sync.Mutex
 	gauge   map[types.NamespacedName][2]string // tenant -> (policy, status) counted in subscription_tenants
@@ -156,6 +158,12 @@ func (r *ForecastReconciler) compute(ctx context.Context, tu *subv1.TenantUsage)
 		st.Metrics, st.Summary = metrics, summary
 		st.ForecastedAt = &metav1.Time{Time: r.Clock.Now().Truncate(time.Second)}
 	}
+	// Every reconcile, not only on change: the notifier keeps each
+	// condition's episode in Redis and enqueues only transitions, with
+	// stable ids, so a repeat is a no-op and a failed enqueue is retried.
+	if err := r.Notifications.observe(ctx, spec, tier, tu, st.Metrics, today, r.Clock.Now()); err != nil {
+		return st, err
+	}
 	if tu.Spec.Suspend {
 		ready(metav1.ConditionTrue, ReasonSuspended, "snapshots are suspended; the forecast uses the history recorded so far")
 		return st, nil
@@ -189,6 +197,8 @@ func Forecast(spec *policy.Spec, tier policy.Tier, overrides map[string]int64,
 				WarningPercent: th.WarningPercent, CriticalPercent: th.CriticalPercent,
 				WarningDays: th.WarningDays, CriticalDays: th.CriticalDays,
 			},
+			Confidence: spec.Confidence,
+			Basis:      forecast.Basis(th.Basis),
 		}
 		if v, ok := tier.EffectiveLimit(m.Name, overrides); ok {
 			in.Limit = &v
@@ -209,7 +219,8 @@ func Forecast(spec *policy.Spec, tier policy.Tier, overrides map[string]int64,
 		metrics = append(metrics, toMetricForecast(res))
 	}
 	s := forecast.Summarize(results)
-	summary = &subv1.ForecastSummary{Status: subv1.UsageStatus(s.Status), Metric: s.Metric}
+	summary = &subv1.ForecastSummary{Status: subv1.UsageStatus(s.Status), Metric: s.Metric,
+		Window: windowColumn(s.EarliestBreachDate, s.LatestBreachDate)}
 	if s.DaysUntilBreach != nil {
 		summary.DaysUntilBreach = ptrInt32(*s.DaysUntilBreach)
 	}
@@ -232,11 +243,38 @@ func toMetricForecast(r forecast.Result) subv1.MetricForecast {
 	if r.DaysUntilBreach != nil {
 		mf.DaysUntilBreach = ptrInt32(*r.DaysUntilBreach)
 	}
+	mf.EarliestBreachDate = optDate(r.EarliestBreachDate)
+	mf.LatestBreachDate = optDate(r.LatestBreachDate)
 	if r.UsagePercentage != nil {
 		s := strconv.FormatFloat(*r.UsagePercentage, 'f', 1, 64)
 		mf.UsagePercentage = &s
 	}
 	return mf
+}
+
+func optDate(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := t.Format(time.DateOnly)
+	return &s
+}
+
+// windowColumn is the summary's breach window as the WINDOW column shows
+// it: "2026-01-26..2026-02-03", an unknown end left empty ("2026-01-26.."),
+// or "" when there is no window.
+func windowColumn(earliest, latest *time.Time) string {
+	if earliest == nil && latest == nil {
+		return ""
+	}
+	return deref(optDate(earliest)) + ".." + deref(optDate(latest))
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func ptrInt32(v int) *int32 {

@@ -104,6 +104,22 @@ func expectCause(err error, field, message string) {
 	}), "the whole error: %v", err)
 }
 
+// sinkSpec is a valid notifications block: one sink wanting every event type.
+func sinkSpec() *subv1.NotificationsSpec {
+	return &subv1.NotificationsSpec{Sinks: []subv1.WebhookSink{{
+		Name:             "crm",
+		URL:              "https://hooks.example/usage",
+		SigningSecretRef: subv1.SecretKeyReference{Name: "crm-webhook", Key: "secret"},
+		HeadersSecretRef: &subv1.LocalSecretReference{Name: "crm-headers"},
+		Events: []subv1.SinkEvent{
+			{Type: subv1.EventPredictedBreach, WithinDays: ptr.To[int32](14), Basis: subv1.BasisEarliest},
+			{Type: subv1.EventUsageThreshold, Percentages: []int32{80, 90}},
+			{Type: subv1.EventLimitReached},
+			{Type: subv1.EventRecovered},
+		},
+	}}}
+}
+
 var _ = Describe("SubscriptionPolicy admission", func() {
 	ctx := context.Background()
 
@@ -132,6 +148,36 @@ var _ = Describe("SubscriptionPolicy admission", func() {
 		Entry("negative criticalDays", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Thresholds.CriticalDays = ptr.To[int32](-1)
 		}, "spec.thresholds.criticalDays", "greater than or equal to 0"),
+		Entry("confidence that is not a decimal below 1", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Forecast.Confidence = "1.5"
+		}, "spec.forecast.confidence", "should match"),
+		Entry("unknown thresholds basis", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Thresholds.Basis = "worst"
+		}, "spec.thresholds.basis", "Unsupported value"),
+		Entry("sink URL with credentials", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications = sinkSpec()
+			p.Spec.Notifications.Sinks[0].URL = "https://user:pass@hooks.example/usage"
+		}, "spec.notifications.sinks[0].url", "should match"),
+		Entry("sink URL that is not http", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications = sinkSpec()
+			p.Spec.Notifications.Sinks[0].URL = "ftp://hooks.example/usage"
+		}, "spec.notifications.sinks[0].url", "should match"),
+		Entry("duplicate sink name", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications = sinkSpec()
+			p.Spec.Notifications.Sinks = append(p.Spec.Notifications.Sinks, p.Spec.Notifications.Sinks[0])
+		}, "spec.notifications.sinks[1]", "Duplicate value"),
+		Entry("unknown event type", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications = sinkSpec()
+			p.Spec.Notifications.Sinks[0].Events[0].Type = "Breach"
+		}, "spec.notifications.sinks[0].events[0].type", "Unsupported value"),
+		Entry("usage percentage above 1000", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications = sinkSpec()
+			p.Spec.Notifications.Sinks[0].Events[1].Percentages = []int32{80, 2000}
+		}, "spec.notifications.sinks[0].events[1].percentages[1]", "less than or equal to 1000"),
+		Entry("signing secret without a name", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications = sinkSpec()
+			p.Spec.Notifications.Sinks[0].SigningSecretRef.Name = ""
+		}, "spec.notifications.sinks[0].signingSecretRef.name"),
 		Entry("schedule that is not cron", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Snapshot.Schedule = "every day at two"
 		}, "spec.snapshot.schedule"),
@@ -230,7 +276,43 @@ var _ = Describe("SubscriptionPolicy admission", func() {
 		Entry("jwtClaim identity without JWT settings", func(p *subv1.SubscriptionPolicy) {
 			p.Spec.Gateway.TenantIdentity.JWT = nil
 		}, "spec.gateway.tenantIdentity.jwt", "spec.gateway.tenantIdentity.jwt is required when from is jwtClaim"),
+		Entry("confidence below 0.5", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Forecast.Confidence = "0.3"
+		}, "spec.forecast.confidence", `"0.3": spec.forecast.confidence must be a decimal from 0.5 to 0.99, not 0.3`),
+		Entry("withinDays on a UsageThreshold event", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications = sinkSpec()
+			p.Spec.Notifications.Sinks[0].Events[1].WithinDays = ptr.To[int32](3)
+		}, "spec.notifications.sinks[0].events[1].withinDays",
+			"spec.notifications.sinks[].events[].withinDays applies only to type PredictedBreach, not UsageThreshold"),
+		Entry("basis on a LimitReached event", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications = sinkSpec()
+			p.Spec.Notifications.Sinks[0].Events[2].Basis = subv1.BasisEarliest
+		}, "spec.notifications.sinks[0].events[2].basis",
+			"spec.notifications.sinks[].events[].basis applies only to type PredictedBreach, not LimitReached"),
+		Entry("UsageThreshold without percentages", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications = sinkSpec()
+			p.Spec.Notifications.Sinks[0].Events[1].Percentages = nil
+		}, "spec.notifications.sinks[0].events[1].percentages",
+			"spec.notifications.sinks[].events[].percentages is required for type UsageThreshold"),
+		Entry("percentages on a PredictedBreach event", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications = sinkSpec()
+			p.Spec.Notifications.Sinks[0].Events[0].Percentages = []int32{50}
+		}, "spec.notifications.sinks[0].events[0].percentages",
+			"spec.notifications.sinks[].events[].percentages applies only to type UsageThreshold, not PredictedBreach"),
+		Entry("a sink that wants only Recovered", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications = sinkSpec()
+			p.Spec.Notifications.Sinks[0].Events = []subv1.SinkEvent{{Type: subv1.EventRecovered}}
+		}, "spec.notifications.sinks[0].events",
+			"spec.notifications.sinks[].events of sink crm needs an event other than Recovered: Recovered only reports that one of the others cleared"),
 	)
+
+	It("accepts a notifications block with every event type", func() {
+		p := samplePolicy(newNamespace())
+		p.Spec.Notifications = sinkSpec()
+		p.Spec.Forecast.Confidence = "0.95"
+		p.Spec.Thresholds.Basis = subv1.BasisEarliest
+		Expect(kube.Client.Create(ctx, p)).To(Succeed())
+	})
 
 	// Issue 11, row 7: enabled: false is omitted from the object, and a rule
 	// reading self.enabled without has() refused the whole gateway block.
@@ -269,8 +351,9 @@ var _ = Describe("SubscriptionPolicy admission", func() {
 		Expect(kube.Client.Create(ctx, p)).To(Succeed())
 		got := &subv1.SubscriptionPolicy{}
 		Expect(kube.Client.Get(ctx, keyOf(p), got)).To(Succeed())
-		Expect(got.Spec.Thresholds).To(Equal(subv1.Thresholds{WarningPercent: 80, CriticalPercent: 90, WarningDays: 14, CriticalDays: ptr.To[int32](7)}))
-		Expect(got.Spec.Forecast.Method).To(Equal(subv1.ForecastLinear))
+		Expect(got.Spec.Thresholds).To(Equal(subv1.Thresholds{WarningPercent: 80, CriticalPercent: 90, WarningDays: 14, CriticalDays: ptr.To[int32](7), Basis: subv1.BasisExpected}))
+		Expect(got.Spec.Forecast).To(Equal(subv1.ForecastSpec{Method: subv1.ForecastLinear, Confidence: "0.8"}))
+		Expect(got.Spec.Thresholds.Basis).To(Equal(subv1.BasisExpected))
 		Expect(got.Spec.Snapshot).To(Equal(subv1.SnapshotSpec{
 			Schedule: "0 2 * * *", TimeZone: "UTC", RetentionDays: 60, MinHistoryDays: 7,
 			StartingDeadlineSeconds: ptr.To[int64](86400),
@@ -364,6 +447,10 @@ var _ = Describe("kubectl", func() {
 		Expect(strings.Fields(strings.SplitN(out, "\n", 2)[0])).To(Equal(
 			[]string{"NAME", "TENANT", "TIER", "STATUS", "DAYS-LEFT", "METRIC", "LAST-SNAPSHOT", "AGE"}))
 		Expect(out).To(ContainSubstring("panaderia-san-pablo"))
+		out, err = kube.Kubectl("get", "tu", "-n", "bakery-ia", "-o", "wide")
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(strings.Fields(strings.SplitN(out, "\n", 2)[0])).To(Equal(
+			[]string{"NAME", "TENANT", "TIER", "STATUS", "DAYS-LEFT", "METRIC", "WINDOW", "LAST-SNAPSHOT", "READY", "POLICY", "AGE"}))
 		out, err = kube.Kubectl("get", "subpol", "-n", "bakery-ia")
 		Expect(err).NotTo(HaveOccurred(), out)
 		Expect(strings.Fields(strings.SplitN(out, "\n", 2)[0])).To(Equal(

@@ -89,6 +89,11 @@ type SubscriptionPolicySpec struct {
 	// Gateway configures the bundled gateway that enforces tiers at the edge.
 	// +optional
 	Gateway *GatewaySpec `json:"gateway,omitempty"`
+
+	// Notifications sends signed CloudEvents to webhooks when a tenant's
+	// forecast crosses a threshold or predicts a breach (docs/notifications.md).
+	// +optional
+	Notifications *NotificationsSpec `json:"notifications,omitempty"`
 }
 
 // Tier is one subscription plan.
@@ -361,7 +366,25 @@ type Thresholds struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=3650
 	CriticalDays *int32 `json:"criticalDays,omitempty"`
+
+	// Basis is the breach date the days thresholds compare: expected (the
+	// predicted date, today's colours) or earliest (the earliest date of the
+	// breach window at spec.forecast.confidence, the pessimistic end).
+	// +optional
+	// +kubebuilder:default=expected
+	Basis ThresholdBasis `json:"basis,omitempty"`
 }
+
+// ThresholdBasis is which breach date a days threshold compares.
+// +kubebuilder:validation:Enum=expected;earliest
+type ThresholdBasis string
+
+const (
+	// BasisExpected compares the predicted (point estimate) breach date.
+	BasisExpected ThresholdBasis = "expected"
+	// BasisEarliest compares the earliest date of the breach window.
+	BasisEarliest ThresholdBasis = "earliest"
+)
 
 // ForecastMethod is how the daily growth rate is fitted.
 // +kubebuilder:validation:Enum=linear;theilSen
@@ -380,6 +403,16 @@ type ForecastSpec struct {
 	// +optional
 	// +kubebuilder:default=linear
 	Method ForecastMethod `json:"method,omitempty"`
+
+	// Confidence is the level of the breach window (earliestBreachDate to
+	// latestBreachDate in TenantUsage status), a decimal from 0.5 to 0.99:
+	// higher is wider. A string because Kubernetes APIs avoid floats.
+	// +optional
+	// +kubebuilder:default="0.8"
+	// +kubebuilder:validation:MaxLength=4
+	// +kubebuilder:validation:Pattern=`^0\.[0-9]{1,2}$`
+	// +kubebuilder:validation:XValidation:rule="double(self) >= 0.5 && double(self) <= 0.99",message="spec.forecast.confidence must be a decimal from 0.5 to 0.99",messageExpression=`'spec.forecast.confidence must be a decimal from 0.5 to 0.99, not ' + self`
+	Confidence string `json:"confidence,omitempty"`
 }
 
 // SnapshotSpec schedules the daily usage snapshot.
@@ -592,7 +625,7 @@ type SubscriptionPolicyStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// Conditions: Ready (summary, kstatus), Reconciling, Stalled,
-	// SnapshotSucceeded and GatewayReady.
+	// SnapshotSucceeded, GatewayReady and NotificationsHealthy.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -622,6 +655,10 @@ type SubscriptionPolicyStatus struct {
 	// Gateway reports the bundled gateway.
 	// +optional
 	Gateway *GatewayStatus `json:"gateway,omitempty"`
+
+	// Notifications reports each webhook sink's delivery health.
+	// +optional
+	Notifications *NotificationsStatus `json:"notifications,omitempty"`
 }
 
 // SnapshotRun summarises one snapshot run.

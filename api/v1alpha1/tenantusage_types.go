@@ -108,6 +108,14 @@ type MetricForecast struct {
 	// DaysUntilBreach is the number of days until PredictedBreachDate.
 	// +optional
 	DaysUntilBreach *int32 `json:"daysUntilBreach,omitempty"`
+	// EarliestBreachDate (YYYY-MM-DD) is the first day the upper bound of the
+	// breach window (at spec.forecast.confidence) reaches the limit.
+	// +optional
+	EarliestBreachDate *string `json:"earliestBreachDate,omitempty"`
+	// LatestBreachDate (YYYY-MM-DD) is the first day the lower bound reaches
+	// the limit; absent when it does not within a century.
+	// +optional
+	LatestBreachDate *string `json:"latestBreachDate,omitempty"`
 	// UsagePercentage is current / limit x 100 with one decimal; absent when unlimited.
 	// +optional
 	UsagePercentage *string `json:"usagePercentage,omitempty"`
@@ -125,6 +133,11 @@ type ForecastSummary struct {
 	// Metric is the metric that decided the summary.
 	// +optional
 	Metric string `json:"metric,omitempty"`
+	// Window is that metric's breach window, "<earliest>..<latest>" (an end
+	// absent when unknown), for the WINDOW column; empty when it has none.
+	// +optional
+	// +kubebuilder:validation:MaxLength=24
+	Window string `json:"window,omitempty"`
 }
 
 // TenantUsageStatus holds the tenant's usage forecast.
@@ -188,6 +201,7 @@ const (
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.summary.status`
 // +kubebuilder:printcolumn:name="Days-Left",type=integer,JSONPath=`.status.summary.daysUntilBreach`
 // +kubebuilder:printcolumn:name="Metric",type=string,JSONPath=`.status.summary.metric`
+// +kubebuilder:printcolumn:name="Window",type=string,priority=1,JSONPath=`.status.summary.window`
 // +kubebuilder:printcolumn:name="Last-Snapshot",type=string,JSONPath=`.status.lastSnapshotDate`
 // +kubebuilder:printcolumn:name="Ready",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Policy",type=string,priority=1,JSONPath=`.spec.policyRef.name`

@@ -44,6 +44,7 @@ import (
 type options struct {
 	metricsAddr, probeAddr, forecastAPIAddr string
 	leaderElect, forecastAPIAuth            bool
+	notifications                           bool
 	leaderElectionNamespace                 string
 	redisURL, databaseURL                   string
 	statementTimeout                        time.Duration
@@ -58,6 +59,7 @@ func main() {
 	flag.StringVar(&o.forecastAPIAddr, "forecast-api-bind-address", ":8082", "Address of the forecast HTTP API (0 disables it).")
 	flag.BoolVar(&o.forecastAPIAuth, "forecast-api-auth", true, "Authenticate forecast API callers (TokenReview) and authorise them (SubjectAccessReview). Turn off only for local runs.")
 	flag.IntVar(&o.forecastAPIMaxConns, "forecast-api-max-connections", forecastapi.DefaultMaxConnections, "Connections the forecast API serves at once; more wait until one closes.")
+	flag.BoolVar(&o.notifications, "notifications", true, "Send the webhook notifications of spec.notifications (outbox in Redis; delivered by the leader).")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica runs snapshots and reconciles.")
 	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of the leader election Lease (env POD_NAMESPACE; required outside a cluster).")
 	flag.StringVar(&o.redisURL, "redis-url", os.Getenv("REDIS_URL"), "Redis holding usage history and daily counters (env REDIS_URL; mount it from a Secret).")
@@ -116,6 +118,11 @@ func run(ctx context.Context, o options) error {
 	if err := kube.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
+	var notifications *controllers.NotificationsConfig
+	if o.notifications {
+		// Svix's retry schedule and a 15 s timeout: the notify defaults.
+		notifications = &controllers.NotificationsConfig{}
+	}
 	comps, err := controllers.Setup(mgr, controllers.Config{
 		Clock:            clock.RealClock{},
 		Redis:            rdb,
@@ -124,7 +131,8 @@ func run(ctx context.Context, o options) error {
 		Gateway: &controllers.GatewayDeployer{Client: mgr.GetClient(), Options: gatewaydeploy.Options{
 			Image: o.gatewayImage, RedisSecretName: o.gatewayRedisSecret,
 		}},
-		GatewayOwned: controllers.GatewayOwnedTypes(),
+		GatewayOwned:  controllers.GatewayOwnedTypes(),
+		Notifications: notifications,
 	})
 	if err != nil {
 		return err

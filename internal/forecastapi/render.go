@@ -29,7 +29,8 @@ import (
 //
 //	{"tenant_id", "forecasted_at", "metrics": [{"metric", "label", "current",
 //	 "limit", "unit", "daily_growth_rate", "predicted_breach_date",
-//	 "days_until_breach", "usage_percentage", "status",
+//	 "days_until_breach", "predicted_breach_earliest", "predicted_breach_latest",
+//	 "usage_percentage", "status",
 //	 "trend_data": [{"date", "value"}, ...]}, ...]}
 //
 // It writes the bytes encoding/json would write for the equivalent structs (a
@@ -39,7 +40,7 @@ func renderForecastJSON(tu *subv1.TenantUsage, trends map[string][]history.Point
 	st := &tu.Status
 	n := 128
 	for i := range st.Metrics {
-		n += 320 + 36*len(trends[st.Metrics[i].Metric])
+		n += 384 + 36*len(trends[st.Metrics[i].Metric])
 	}
 	b := make([]byte, 0, n)
 	b = append(b, `{"tenant_id":`...)
@@ -90,6 +91,12 @@ func renderForecastJSON(tu *subv1.TenantUsage, trends map[string][]history.Point
 		} else {
 			b = append(b, "null"...)
 		}
+		// The breach window (issue 14), added after the seed's fields: null
+		// when there is none, like predicted_breach_date.
+		b = append(b, `,"predicted_breach_earliest":`...)
+		b = appendOptString(b, m.EarliestBreachDate)
+		b = append(b, `,"predicted_breach_latest":`...)
+		b = appendOptString(b, m.LatestBreachDate)
 		b = append(b, `,"usage_percentage":`...)
 		b = appendOneDecimal(b, m.UsagePercentage)
 		b = append(b, `,"status":`...)
@@ -108,6 +115,14 @@ func renderForecastJSON(tu *subv1.TenantUsage, trends map[string][]history.Point
 		b = append(b, "]}"...)
 	}
 	return append(b, "]}"...)
+}
+
+// appendOptString appends *s as a JSON string, or null.
+func appendOptString(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return appendString(b, *s)
 }
 
 // appendString appends s as a JSON string exactly as encoding/json does: the

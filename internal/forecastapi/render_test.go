@@ -45,6 +45,8 @@ type metricResponse struct {
 	DailyGrowthRate     *json.Number `json:"daily_growth_rate"`
 	PredictedBreachDate *string      `json:"predicted_breach_date"`
 	DaysUntilBreach     *int32       `json:"days_until_breach"`
+	BreachEarliest      *string      `json:"predicted_breach_earliest"`
+	BreachLatest        *string      `json:"predicted_breach_latest"`
 	UsagePercentage     *json.Number `json:"usage_percentage"`
 	Status              string       `json:"status"`
 	TrendData           []trendPoint `json:"trend_data"`
@@ -67,6 +69,7 @@ func referenceForecast(t testing.TB, tu *subv1.TenantUsage, trends map[string][]
 			Metric: m.Metric, Label: m.Label, Current: m.Current, Limit: m.Limit, Unit: m.Unit,
 			DailyGrowthRate: pythonFloat(m.DailyGrowthRate), PredictedBreachDate: m.PredictedBreachDate,
 			DaysUntilBreach: m.DaysUntilBreach, UsagePercentage: oneDecimal(m.UsagePercentage),
+			BreachEarliest: m.EarliestBreachDate, BreachLatest: m.LatestBreachDate,
 			Status: string(m.Status), TrendData: []trendPoint{},
 		}
 		if mr.Label == "" {
@@ -97,6 +100,9 @@ func renderFixture(tenant, label, unit, status, rate, pct, date string, current 
 	}
 	if date != "" {
 		m.PredictedBreachDate = &date
+		// A window around the date: exercises the new fields' encoding
+		// with whatever the fuzzer puts in the date.
+		m.EarliestBreachDate, m.LatestBreachDate = &date, &date
 	}
 	tu.Status.Metrics = []subv1.MetricForecast{m, {Metric: "users", Status: subv1.UsageUnlimited}}
 	trends := map[string][]history.Point{}

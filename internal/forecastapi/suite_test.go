@@ -261,7 +261,8 @@ func goldenStatus() subv1.TenantUsageStatus {
 		ForecastedAt: &metav1.Time{Time: t0},
 		Metrics: []subv1.MetricForecast{
 			{Metric: "products", Label: "Products", Current: 35, Limit: i64(50), DailyGrowthRate: s("0.5"),
-				PredictedBreachDate: s("2025-02-18"), DaysUntilBreach: i32(30), UsagePercentage: s("70.0"), Status: subv1.UsageSafe},
+				PredictedBreachDate: s("2025-02-18"), DaysUntilBreach: i32(30), UsagePercentage: s("70.0"), Status: subv1.UsageSafe,
+				EarliestBreachDate: s("2025-02-14"), LatestBreachDate: s("2025-02-23")},
 			{Metric: "users", Label: "Users", Current: 4, Limit: i64(5), DailyGrowthRate: s("0.1"),
 				PredictedBreachDate: s("2025-01-29"), DaysUntilBreach: i32(10), UsagePercentage: s("80.0"), Status: subv1.UsageWarning},
 			{Metric: "locations", Label: "Locations", Current: 1, Limit: i64(1), DailyGrowthRate: s("0"),
@@ -275,7 +276,8 @@ func goldenStatus() subv1.TenantUsageStatus {
 			{Metric: "forecasts", Label: "Forecasts per day", Current: 20, DailyGrowthRate: s("1.25"), Status: subv1.UsageUnlimited},
 			{Metric: "api_calls", Label: "API calls per day", Current: 640, Status: subv1.UsageUnlimited},
 			{Metric: "storage_mb", Label: "Storage", Unit: "MB", Current: 512, Limit: i64(1024), DailyGrowthRate: s("12.34"),
-				PredictedBreachDate: s("2025-02-28"), DaysUntilBreach: i32(40), UsagePercentage: s("50.0"), Status: subv1.UsageSafe},
+				PredictedBreachDate: s("2025-02-28"), DaysUntilBreach: i32(40), UsagePercentage: s("50.0"), Status: subv1.UsageSafe,
+				EarliestBreachDate: s("2025-02-20")},
 		},
 		Summary: &subv1.ForecastSummary{Status: subv1.UsageCritical, DaysUntilBreach: i32(1), Metric: "training_jobs"},
 	}

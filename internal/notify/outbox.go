@@ -170,12 +170,19 @@ func (o *Outbox) Enqueue(ctx context.Context, ds []Delivery) (int, error) {
 		}
 	}
 	if added > 0 {
-		select {
-		case o.wake <- struct{}{}:
-		default:
-		}
+		o.Wake()
 	}
 	return added, nil
+}
+
+// Wake makes a worker in this process start a pass now instead of at its
+// next poll: after an enqueue, or when the set of sinks changed (a sink
+// whose Secret appeared can deliver what waited for it).
+func (o *Outbox) Wake() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Pending is the number of deliveries waiting for sink.

@@ -166,6 +166,11 @@ type Worker struct {
 	Poll time.Duration
 	// Metrics, when set, count attempts.
 	Metrics *Metrics
+	// OnStatus, when set, is called with the sink's status after every pass
+	// that attempted something, so the caller can report health changes
+	// (the policy controller refreshes the policy's status with it). It
+	// must not block.
+	OnStatus func(SinkStatus)
 }
 
 // NewWorker returns a worker with the defaults: Svix's schedule, 15 s
@@ -272,9 +277,14 @@ func (w *Worker) pass(ctx context.Context, s Sink) (int, error) {
 	if err := w.outbox.record(ctx, s.ID, done, outs); err != nil {
 		return len(cs), err
 	}
-	if w.Metrics != nil {
+	if w.Metrics != nil || w.OnStatus != nil {
 		if st, err := w.outbox.Status(ctx, s.ID); err == nil {
-			w.Metrics.ConsecutiveFailures.WithLabelValues(s.ID).Set(float64(st.ConsecutiveFailures))
+			if w.Metrics != nil {
+				w.Metrics.ConsecutiveFailures.WithLabelValues(s.ID).Set(float64(st.ConsecutiveFailures))
+			}
+			if w.OnStatus != nil {
+				w.OnStatus(st)
+			}
 		}
 	}
 	return len(cs), nil

@@ -50,6 +50,10 @@ func crdDefault(t *testing.T, file, path string) string {
 	}
 	node = dig(t, versions[0], "schema", "openAPIV3Schema", "properties", "spec")
 	for _, f := range strings.Split(path, ".") {
+		if f == "items" { // a list's element schema
+			node = dig(t, node, "items")
+			continue
+		}
 		node = dig(t, node, "properties", f)
 	}
 	def, ok := node.(map[string]any)["default"]
@@ -86,6 +90,10 @@ func TestCRDDefaultsMatchCompiled(t *testing.T) {
 			Gateway: &subv1.GatewaySpec{TenantIdentity: subv1.TenantIdentity{
 				JWT: &subv1.JWTVerification{SecretRef: &subv1.SecretKeyReference{Name: "s"}},
 			}},
+			Notifications: &subv1.NotificationsSpec{Sinks: []subv1.WebhookSink{{
+				Name: "crm", URL: "https://hooks.example/usage", SigningSecretRef: subv1.SecretKeyReference{Name: "s"},
+				Events: []subv1.SinkEvent{{Type: subv1.EventPredictedBreach}},
+			}}},
 		},
 	}
 	r, err := policy.CompileRules(pol)
@@ -105,6 +113,9 @@ func TestCRDDefaultsMatchCompiled(t *testing.T) {
 		{"snapshot.minHistoryDays", crdDefault(t, sp, "snapshot.minHistoryDays"), fmt.Sprint(r.MinHistoryDays)},
 		{"snapshot.startingDeadlineSeconds", deadline, r.StartingDeadline},
 		{"forecast.method", crdDefault(t, sp, "forecast.method"), string(r.Method)},
+		{"forecast.confidence", crdDefault(t, sp, "forecast.confidence"), fmt.Sprint(r.Confidence)},
+		{"thresholds.basis", crdDefault(t, sp, "thresholds.basis"), string(r.Thresholds.Basis)},
+		{"notifications.sinks[].signingSecretRef.key", crdDefault(t, sp, "notifications.sinks.items.signingSecretRef.key"), r.Sinks[0].SigningSecretKey},
 		{"thresholds.warningPercent", crdDefault(t, sp, "thresholds.warningPercent"), fmt.Sprint(r.Thresholds.WarningPercent)},
 		{"thresholds.criticalPercent", crdDefault(t, sp, "thresholds.criticalPercent"), fmt.Sprint(r.Thresholds.CriticalPercent)},
 		{"thresholds.warningDays", crdDefault(t, sp, "thresholds.warningDays"), fmt.Sprint(r.Thresholds.WarningDays)},
@@ -115,6 +126,11 @@ func TestCRDDefaultsMatchCompiled(t *testing.T) {
 		{"gateway.tenantIdentity.header", crdDefault(t, sp, "gateway.tenantIdentity.header"), r.Identity.Header},
 		{"gateway.tenantIdentity.jwt.secretRef.key", crdDefault(t, sp, "gateway.tenantIdentity.jwt.secretRef.key"), r.Identity.SecretKey},
 		{"TenantUsage spec.policyRef.name", crdDefault(t, tu, "policyRef.name"), policy.NameOf(&subv1.TenantUsage{})},
+		// No CRD default (the field exists only on PredictedBreach events):
+		// the documented values, decided in CompileSpec alone.
+		{"notifications PredictedBreach withinDays", "14", fmt.Sprint(r.Sinks[0].Events[0].WithinDays)},
+		{"notifications PredictedBreach basis (spec.thresholds.basis)", crdDefault(t, sp, "thresholds.basis"),
+			map[bool]string{true: "earliest", false: "expected"}[r.Sinks[0].Events[0].Earliest]},
 	} {
 		if c.crd != c.got {
 			t.Errorf("%s: the CRD defaults to %v but the compiled policy uses %v", c.field, c.crd, c.got)

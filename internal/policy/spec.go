@@ -83,6 +83,11 @@ type Spec struct {
 
 	Method     subv1.ForecastMethod
 	Thresholds Thresholds
+	// Confidence is the breach window's level, 0.5 to 0.99.
+	Confidence float64
+
+	// Sinks are spec.notifications' webhooks; nil when there are none.
+	Sinks []Sink
 
 	// DiscoveryQuery is spec.tenantDiscovery.postgres.query; "" when discovery is off.
 	DiscoveryQuery string
@@ -95,6 +100,8 @@ type Spec struct {
 type Thresholds struct {
 	WarningPercent, CriticalPercent int
 	WarningDays, CriticalDays       int
+	// Basis is the breach date the days thresholds compare.
+	Basis subv1.ThresholdBasis
 }
 
 // Metric is one usage metric; exactly one of PostgresQuery and RedisKeyPattern is set.
@@ -195,6 +202,12 @@ func CompileSpec(pol *subv1.SubscriptionPolicy) (*Spec, error) {
 		return nil, err
 	}
 	r.compileForecast(spec)
+	if err := r.compileWindow(spec); err != nil {
+		return nil, err
+	}
+	if err := r.compileNotifications(spec.Notifications); err != nil {
+		return nil, err
+	}
 	if err := r.compileMetrics(spec.Metrics); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ limitations under the License.
 package policy_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +173,83 @@ func TestNameOf(t *testing.T) {
 	tu := &subv1.TenantUsage{Spec: subv1.TenantUsageSpec{PolicyRef: subv1.PolicyReference{Name: "gold"}}}
 	if got := policy.NameOf(tu); got != "gold" {
 		t.Errorf("policyRef gold: %q", got)
+	}
+}
+
+func TestCompileNotifications(t *testing.T) {
+	pol := policytest.Policy()
+	pol.Spec.Thresholds.Basis = subv1.BasisEarliest
+	pol.Spec.Forecast.Confidence = "0.95"
+	pol.Spec.Notifications = &subv1.NotificationsSpec{Sinks: []subv1.WebhookSink{{
+		Name: "crm", URL: "https://hooks.example/usage",
+		SigningSecretRef: subv1.SecretKeyReference{Name: "crm-webhook", Key: "secret"},
+		HeadersSecretRef: &subv1.LocalSecretReference{Name: "crm-headers"},
+		Events: []subv1.SinkEvent{
+			{Type: subv1.EventPredictedBreach},
+			{Type: subv1.EventPredictedBreach, WithinDays: ptr.To[int32](3), Basis: subv1.BasisExpected},
+			{Type: subv1.EventUsageThreshold, Percentages: []int32{90, 80, 90}},
+			{Type: subv1.EventRecovered},
+		},
+	}}}
+	s, err := policy.CompileSpec(pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Confidence != 0.95 || s.Thresholds.Basis != subv1.BasisEarliest {
+		t.Errorf("confidence %v basis %s", s.Confidence, s.Thresholds.Basis)
+	}
+	if len(s.Sinks) != 1 {
+		t.Fatalf("sinks %+v", s.Sinks)
+	}
+	k := s.Sinks[0]
+	if k.ID != pol.Namespace+"/"+pol.Name+"/crm" || k.SigningSecretKey != "secret" || k.HeadersSecretName != "crm-headers" || !k.Recovered {
+		t.Errorf("sink %+v", k)
+	}
+	want := []policy.SinkEvent{
+		{Type: subv1.EventPredictedBreach, WithinDays: 14, Earliest: true},
+		{Type: subv1.EventPredictedBreach, WithinDays: 3},
+		{Type: subv1.EventUsageThreshold, Percentages: []int{80, 90}},
+	}
+	if len(k.Events) != len(want) {
+		t.Fatalf("events %+v", k.Events)
+	}
+	for i := range want {
+		if k.Events[i].Type != want[i].Type || k.Events[i].WithinDays != want[i].WithinDays || k.Events[i].Earliest != want[i].Earliest ||
+			!slices.Equal(k.Events[i].Percentages, want[i].Percentages) {
+			t.Errorf("event %d = %+v, want %+v", i, k.Events[i], want[i])
+		}
+	}
+
+	for _, c := range []struct {
+		name, wantErr string
+		edit          func(*subv1.SubscriptionPolicy)
+	}{
+		{"confidence above 0.99", "spec.forecast.confidence", func(p *subv1.SubscriptionPolicy) { p.Spec.Forecast.Confidence = "0.999" }},
+		{"confidence not a number", "spec.forecast.confidence", func(p *subv1.SubscriptionPolicy) { p.Spec.Forecast.Confidence = "high" }},
+		{"unknown basis", "spec.thresholds.basis", func(p *subv1.SubscriptionPolicy) { p.Spec.Thresholds.Basis = "worst" }},
+		{"credentials in the URL", "spec.notifications.sinks[0].url", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications.Sinks[0].URL = "https://u:p@hooks.example/"
+		}},
+		{"ftp URL", "spec.notifications.sinks[0].url", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications.Sinks[0].URL = "ftp://hooks.example/"
+		}},
+		{"only Recovered", "spec.notifications.sinks[0].events", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications.Sinks[0].Events = []subv1.SinkEvent{{Type: subv1.EventRecovered}}
+		}},
+		{"sink id too long for the outbox", "spec.notifications.sinks[0].name", func(p *subv1.SubscriptionPolicy) {
+			p.Name = strings.Repeat("p", 250)
+		}},
+		{"percentage out of range", "spec.notifications.sinks[0].events[2].percentages", func(p *subv1.SubscriptionPolicy) {
+			p.Spec.Notifications.Sinks[0].Events[2].Percentages = []int32{0}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := pol.DeepCopy()
+			c.edit(p)
+			_, err := policy.CompileSpec(p)
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("err = %v, want one naming %s", err, c.wantErr)
+			}
+		})
 	}
 }

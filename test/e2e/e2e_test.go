@@ -145,7 +145,7 @@ var _ = Describe("the demo scenario", Ordered, func() {
 			m := m.(map[string]any)
 			Expect(m).To(HaveKey("metric"))
 			for _, k := range []string{"label", "current", "limit", "unit", "daily_growth_rate", "predicted_breach_date",
-				"days_until_breach", "usage_percentage", "status", "trend_data"} {
+				"days_until_breach", "predicted_breach_earliest", "predicted_breach_latest", "usage_percentage", "status", "trend_data"} {
 				Expect(m).To(HaveKey(k), "metric %v lacks %s", m["metric"], k)
 			}
 			if m["metric"] == "products" {
