@@ -72,6 +72,14 @@ func Build(in Input) *Page {
 		if mf.PredictedBreachDate != nil {
 			m.BreachDate = *mf.PredictedBreachDate
 		}
+		// The breach window (issue #14): shown as "between X and Y", or
+		// "not before X" when the latest end lies beyond the horizon.
+		if mf.EarliestBreachDate != nil {
+			m.Earliest = *mf.EarliestBreachDate
+		}
+		if mf.LatestBreachDate != nil {
+			m.Latest = *mf.LatestBreachDate
+		}
 		if todayErr == nil {
 			m.Trend = trendOf(in.Trend[mf.Metric], today)
 		}

@@ -60,9 +60,9 @@ func tenant(n int) *subv1.TenantUsage {
 	tu.Status.ForecastedAt = &metav1.Time{Time: time.Date(2026, 12, 2, 2, 0, 5, 0, time.UTC)}
 	tu.Status.Metrics = []subv1.MetricForecast{
 		{Metric: "products", Label: "Products", Current: 42, Limit: ptr(int64(50)), DailyGrowthRate: ptr("0.9"),
-			PredictedBreachDate: ptr("2026-12-11"), DaysUntilBreach: ptr(int32(9)), UsagePercentage: ptr("84"), Status: subv1.UsageWarning},
+			PredictedBreachDate: ptr("2026-12-11"), EarliestBreachDate: ptr("2026-12-09"), LatestBreachDate: ptr("2026-12-14"), DaysUntilBreach: ptr(int32(9)), UsagePercentage: ptr("84"), Status: subv1.UsageWarning},
 		{Metric: "api_calls", Label: "API calls", Unit: "per day", Current: 950, Limit: ptr(int64(1000)), DailyGrowthRate: ptr("12.5"),
-			PredictedBreachDate: ptr("2026-12-06"), DaysUntilBreach: ptr(int32(4)), UsagePercentage: ptr("95"), Status: subv1.UsageCritical},
+			PredictedBreachDate: ptr("2026-12-06"), EarliestBreachDate: ptr("2026-12-05"), DaysUntilBreach: ptr(int32(4)), UsagePercentage: ptr("95"), Status: subv1.UsageCritical},
 	}
 	statuses := []subv1.UsageStatus{subv1.UsageSafe, subv1.UsageUnlimited, subv1.UsageWarning, subv1.UsageCritical}
 	for i := 2; i < n; i++ {
@@ -101,14 +101,24 @@ func render(t testing.TB, lang string, n int) []byte {
 	t.Helper()
 	tu := tenant(n)
 	p := usagepage.Build(usagepage.Input{Spec: spec(t), Tenant: tu, Trend: trend(tu), Today: today, Lang: lang})
-	// The breach window of the compiled-policy issue, when a forecast has it.
-	p.Metrics[0].Earliest, p.Metrics[0].Latest = "2026-12-09", "2026-12-14"
-	p.Metrics[1].Earliest = "2026-12-05" // no far end
 	var b bytes.Buffer
 	if err := usagepage.Render(&b, p); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// The breach window comes from the status (earliest/latestBreachDate), an
+// open-ended one (no latest) as "not before".
+func TestWindowFromStatus(t *testing.T) {
+	tu := tenant(2)
+	p := usagepage.Build(usagepage.Input{Spec: spec(t), Tenant: tu, Today: today, Lang: "en"})
+	if got := [2]string{p.Metrics[0].Earliest, p.Metrics[0].Latest}; got != [2]string{"2026-12-09", "2026-12-14"} {
+		t.Errorf("products window = %v", got)
+	}
+	if got := [2]string{p.Metrics[1].Earliest, p.Metrics[1].Latest}; got != [2]string{"2026-12-05", ""} {
+		t.Errorf("api_calls window = %v", got)
+	}
 }
 
 func TestPageGolden(t *testing.T) {
