@@ -62,7 +62,11 @@ func ready(conds []condition) bool {
 	return false
 }
 
-const managerSelector = "app.kubernetes.io/name=subscription-operator,app.kubernetes.io/component=manager"
+const (
+	managerSelector = "app.kubernetes.io/name=subscription-operator,app.kubernetes.io/component=manager"
+	// The gateway pods of the policy "default" (internal/gatewaydeploy.SelectorLabels).
+	gatewaySelector = "app.kubernetes.io/name=gateway,app.kubernetes.io/instance=default"
+)
 
 // readyPods returns the names and IPs of the Running, Ready pods matching selector.
 func readyPods(g Gomega, ns, selector string) map[string]string {
@@ -212,7 +216,7 @@ var _ = Describe("the operator installed with kubectl apply -k config/default", 
 
 	It("creates the gateway Deployment with Ready pods, GatewayReady=True from its status, and its PDB", func() {
 		Eventually(func(g Gomega) {
-			g.Expect(readyPods(g, appNS, "app.kubernetes.io/instance=default,app.kubernetes.io/component=gateway")).To(HaveLen(2))
+			g.Expect(readyPods(g, appNS, gatewaySelector)).To(HaveLen(2))
 			st, err := kubectl("get", "subpol", "default", "-n", appNS, "-o", `jsonpath={.status.conditions[?(@.type=="GatewayReady")].status}`)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(st).To(Equal("True"))
@@ -317,7 +321,7 @@ var _ = Describe("the operator installed with kubectl apply -k config/default", 
 	It("enforces a policy edit in the gateway pods within 1 s", func() {
 		var gws map[string]string
 		Eventually(func(g Gomega) {
-			gws = readyPods(g, appNS, "app.kubernetes.io/instance=default,app.kubernetes.io/component=gateway")
+			gws = readyPods(g, appNS, gatewaySelector)
 			g.Expect(gws).To(HaveLen(2))
 		}).WithTimeout(time.Minute).Should(Succeed())
 		path := "/api/v1/tenants/" + starter + analytics
