@@ -19,7 +19,19 @@ log() { [ "${QUIET:-0}" = 1 ] || echo "cluster/build: $*" >&2; }
 print_only=0
 [ "${1:-}" = "--print-dir" ] && { print_only=1; QUIET=1; }
 
-BINARIES=(kubelet kube-controller-manager kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr runc coredns)
+KUBE_BINARIES=(kubelet kube-controller-manager kube-scheduler kube-proxy)
+BINARIES=("${KUBE_BINARIES[@]}" containerd containerd-shim-runc-v2 ctr runc coredns)
+# The Kubernetes binaries carry their release like the official builds (the node's
+# kubeletVersion, /version); without it they report v0.0.0-master. Binaries of an
+# earlier, unstamped build are rebuilt (a relink when the Go build cache is warm).
+KUBE_VERSION_PKG=k8s.io/component-base/version
+KUBE_LDFLAGS="-X $KUBE_VERSION_PKG.gitVersion=v${K8S_VERSION} -X $KUBE_VERSION_PKG.gitMajor=${K8S_VERSION%%.*} -X $KUBE_VERSION_PKG.gitMinor=$(cut -d. -f2 <<< "$K8S_VERSION") -X $KUBE_VERSION_PKG.gitTreeState=clean"
+for b in "${KUBE_BINARIES[@]}"; do
+  if [ -x "$CLUSTER_BIN/$b" ] && [ "$("$CLUSTER_BIN/$b" --version 2>/dev/null)" != "Kubernetes v${K8S_VERSION}" ]; then
+    log "$b is not stamped v${K8S_VERSION}: rebuilding it"
+    rm -f "$CLUSTER_BIN/$b"
+  fi
+done
 missing() { local b; for b in "${BINARIES[@]}"; do [ -x "$CLUSTER_BIN/$b" ] || return 0; done; return 1; }
 
 if ! missing; then
@@ -66,10 +78,10 @@ import (
 )
 GO
   go mod tidy >/dev/null 2>&1 || go mod tidy
-  for b in kubelet kube-proxy kube-scheduler kube-controller-manager; do
+  for b in "${KUBE_BINARIES[@]}"; do
     [ -x "$CLUSTER_BIN/$b" ] && continue
     log "building $b"
-    CGO_ENABLED=0 "${NICE[@]}" go build -trimpath -ldflags "$LDFLAGS" -o "$CLUSTER_BIN/$b.tmp" "k8s.io/kubernetes/cmd/$b"
+    CGO_ENABLED=0 "${NICE[@]}" go build -trimpath -ldflags "$LDFLAGS $KUBE_LDFLAGS" -o "$CLUSTER_BIN/$b.tmp" "k8s.io/kubernetes/cmd/$b"
     mv "$CLUSTER_BIN/$b.tmp" "$CLUSTER_BIN/$b"
   done
 }

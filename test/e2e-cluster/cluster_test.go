@@ -340,7 +340,7 @@ var _ = Describe("the operator installed with kubectl apply -k config/default", 
 				g.Expect(code).To(Equal(http.StatusOK), "gateway pod %s", name)
 			}
 		}).WithTimeout(time.Second).WithPolling(20 * time.Millisecond).Should(Succeed())
-		GinkgoWriter.Printf("policy edit enforced by both gateway pods %v after kubectl patch returned\n", time.Since(edited))
+		AddReportEntry("policy edit enforced by both gateway pods", fmt.Sprintf("%v after kubectl patch returned", time.Since(edited).Round(time.Millisecond)))
 		Expect(kubectl("patch", "subpol", "default", "-n", appNS, "--type=json",
 			"-p", `[{"op":"replace","path":"/spec/features/0/minimumTier","value":"professional"}]`)).Error().NotTo(HaveOccurred())
 		Eventually(func(g Gomega) {
@@ -384,7 +384,7 @@ var _ = Describe("the operator installed with kubectl apply -k config/default", 
 		stop()
 		wg.Wait()
 		Expect(err).NotTo(HaveOccurred())
-		GinkgoWriter.Printf("rollout restart under load: %d requests, %d failed\n", sent.Load(), failed.Load())
+		AddReportEntry("rollout restart under load", fmt.Sprintf("%d requests, %d failed", sent.Load(), failed.Load()))
 		Expect(sent.Load()).To(BeNumerically(">", 100))
 		Expect(failed.Load()).To(BeZero())
 	})
@@ -432,5 +432,6 @@ var _ = Describe("the operator installed with kubectl apply -k config/default", 
 		after, err := snapshotRuns(all)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(after-before).To(BeNumerically("==", 1), "runs across both replicas for the scheduled time %s", next.Format(time.TimeOnly))
+		AddReportEntry("leader hand-over", fmt.Sprintf("%s -> %s; scheduled runs at %s across both replicas: %v", leader, newLeader, next.Format(time.TimeOnly), after-before))
 	})
 })
