@@ -98,6 +98,39 @@ go_install() {
   mv "$gobin/$(basename "${pkg%@*}")" "$CLUSTER_BIN/$name"
 }
 
+# CoreDNS with only the plugins of up.sh's Corefile (CoreDNS's documented way to
+# choose plugins at compile time: a main package importing them). The full build
+# compiles every cloud, tracing and storage plugin too: 1,382 packages instead of
+# 781, and 16 of the 36 minutes of a cold build here.
+build_coredns() {
+  [ -x "$CLUSTER_BIN/coredns" ] && return 0
+  local dir="$work/coredns"
+  mkdir -p "$dir"; cd "$dir"
+  log "building coredns v${COREDNS_VERSION} (plugins bind, cache, errors, health, kubernetes, ready)"
+  printf 'module clustercoredns\n\ngo %s\n\nrequire github.com/coredns/coredns v%s\n' \
+    "$(go env GOVERSION | sed 's/^go//; s/\.[0-9]*$//')" "$COREDNS_VERSION" > go.mod
+  cat > main.go <<'GO'
+// Command coredns is CoreDNS with the plugins the local cluster's Corefile uses.
+package main
+
+import (
+	_ "github.com/coredns/coredns/plugin/bind"
+	_ "github.com/coredns/coredns/plugin/cache"
+	_ "github.com/coredns/coredns/plugin/errors"
+	_ "github.com/coredns/coredns/plugin/health"
+	_ "github.com/coredns/coredns/plugin/kubernetes"
+	_ "github.com/coredns/coredns/plugin/ready"
+
+	"github.com/coredns/coredns/coremain"
+)
+
+func main() { coremain.Run() }
+GO
+  go mod tidy >/dev/null 2>&1 || go mod tidy
+  CGO_ENABLED=0 "${NICE[@]}" go build -trimpath -ldflags "$LDFLAGS" -o "$CLUSTER_BIN/coredns.tmp" .
+  mv "$CLUSTER_BIN/coredns.tmp" "$CLUSTER_BIN/coredns"
+}
+
 build_kubernetes
 cd "$work"
 CGO_ENABLED=0 go_install "github.com/containerd/containerd/v2/cmd/containerd@v${CONTAINERD_VERSION}" containerd
@@ -107,7 +140,7 @@ if [ ! -x "$CLUSTER_BIN/runc" ]; then
   pkg-config --exists libseccomp || { echo "cluster/build: runc needs libseccomp-dev and pkg-config (apt-get install libseccomp-dev pkg-config)" >&2; exit 1; }
   CGO_ENABLED=1 go_install "github.com/opencontainers/runc@v${RUNC_VERSION}" runc -tags seccomp
 fi
-CGO_ENABLED=0 go_install "github.com/coredns/coredns@v${COREDNS_VERSION}" coredns
+build_coredns
 
 log "cluster binaries ready in $CLUSTER_BIN ($(( $(date +%s) - start )) s)"
 [ $print_only = 1 ] && echo "$CLUSTER_BIN"
