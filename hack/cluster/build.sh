@@ -19,7 +19,19 @@ log() { [ "${QUIET:-0}" = 1 ] || echo "cluster/build: $*" >&2; }
 print_only=0
 [ "${1:-}" = "--print-dir" ] && { print_only=1; QUIET=1; }
 
-BINARIES=(kubelet kube-controller-manager kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr runc coredns)
+KUBE_BINARIES=(kubelet kube-controller-manager kube-scheduler kube-proxy)
+BINARIES=("${KUBE_BINARIES[@]}" containerd containerd-shim-runc-v2 ctr runc coredns)
+# The Kubernetes binaries carry their release like the official builds (the node's
+# kubeletVersion, /version); without it they report v0.0.0-master. Binaries of an
+# earlier, unstamped build are rebuilt (a relink when the Go build cache is warm).
+KUBE_VERSION_PKG=k8s.io/component-base/version
+KUBE_LDFLAGS="-X $KUBE_VERSION_PKG.gitVersion=v${K8S_VERSION} -X $KUBE_VERSION_PKG.gitMajor=${K8S_VERSION%%.*} -X $KUBE_VERSION_PKG.gitMinor=$(cut -d. -f2 <<< "$K8S_VERSION") -X $KUBE_VERSION_PKG.gitTreeState=clean"
+for b in "${KUBE_BINARIES[@]}"; do
+  if [ -x "$CLUSTER_BIN/$b" ] && [ "$("$CLUSTER_BIN/$b" --version 2>/dev/null)" != "Kubernetes v${K8S_VERSION}" ]; then
+    log "$b is not stamped v${K8S_VERSION}: rebuilding it"
+    rm -f "$CLUSTER_BIN/$b"
+  fi
+done
 missing() { local b; for b in "${BINARIES[@]}"; do [ -x "$CLUSTER_BIN/$b" ] || return 0; done; return 1; }
 
 if ! missing; then
@@ -66,10 +78,10 @@ import (
 )
 GO
   go mod tidy >/dev/null 2>&1 || go mod tidy
-  for b in kubelet kube-proxy kube-scheduler kube-controller-manager; do
+  for b in "${KUBE_BINARIES[@]}"; do
     [ -x "$CLUSTER_BIN/$b" ] && continue
     log "building $b"
-    CGO_ENABLED=0 "${NICE[@]}" go build -trimpath -ldflags "$LDFLAGS" -o "$CLUSTER_BIN/$b.tmp" "k8s.io/kubernetes/cmd/$b"
+    CGO_ENABLED=0 "${NICE[@]}" go build -trimpath -ldflags "$LDFLAGS $KUBE_LDFLAGS" -o "$CLUSTER_BIN/$b.tmp" "k8s.io/kubernetes/cmd/$b"
     mv "$CLUSTER_BIN/$b.tmp" "$CLUSTER_BIN/$b"
   done
 }
@@ -86,6 +98,39 @@ go_install() {
   mv "$gobin/$(basename "${pkg%@*}")" "$CLUSTER_BIN/$name"
 }
 
+# CoreDNS with only the plugins of up.sh's Corefile (CoreDNS's documented way to
+# choose plugins at compile time: a main package importing them). The full build
+# compiles every cloud, tracing and storage plugin too: 1,382 packages instead of
+# 781, and 16 of the 36 minutes of a cold build here.
+build_coredns() {
+  [ -x "$CLUSTER_BIN/coredns" ] && return 0
+  local dir="$work/coredns"
+  mkdir -p "$dir"; cd "$dir"
+  log "building coredns v${COREDNS_VERSION} (plugins bind, cache, errors, health, kubernetes, ready)"
+  printf 'module clustercoredns\n\ngo %s\n\nrequire github.com/coredns/coredns v%s\n' \
+    "$(go env GOVERSION | sed 's/^go//; s/\.[0-9]*$//')" "$COREDNS_VERSION" > go.mod
+  cat > main.go <<'GO'
+// Command coredns is CoreDNS with the plugins the local cluster's Corefile uses.
+package main
+
+import (
+	_ "github.com/coredns/coredns/plugin/bind"
+	_ "github.com/coredns/coredns/plugin/cache"
+	_ "github.com/coredns/coredns/plugin/errors"
+	_ "github.com/coredns/coredns/plugin/health"
+	_ "github.com/coredns/coredns/plugin/kubernetes"
+	_ "github.com/coredns/coredns/plugin/ready"
+
+	"github.com/coredns/coredns/coremain"
+)
+
+func main() { coremain.Run() }
+GO
+  go mod tidy >/dev/null 2>&1 || go mod tidy
+  CGO_ENABLED=0 "${NICE[@]}" go build -trimpath -ldflags "$LDFLAGS" -o "$CLUSTER_BIN/coredns.tmp" .
+  mv "$CLUSTER_BIN/coredns.tmp" "$CLUSTER_BIN/coredns"
+}
+
 build_kubernetes
 cd "$work"
 CGO_ENABLED=0 go_install "github.com/containerd/containerd/v2/cmd/containerd@v${CONTAINERD_VERSION}" containerd
@@ -95,7 +140,7 @@ if [ ! -x "$CLUSTER_BIN/runc" ]; then
   pkg-config --exists libseccomp || { echo "cluster/build: runc needs libseccomp-dev and pkg-config (apt-get install libseccomp-dev pkg-config)" >&2; exit 1; }
   CGO_ENABLED=1 go_install "github.com/opencontainers/runc@v${RUNC_VERSION}" runc -tags seccomp
 fi
-CGO_ENABLED=0 go_install "github.com/coredns/coredns@v${COREDNS_VERSION}" coredns
+build_coredns
 
 log "cluster binaries ready in $CLUSTER_BIN ($(( $(date +%s) - start )) s)"
 [ $print_only = 1 ] && echo "$CLUSTER_BIN"

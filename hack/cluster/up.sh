@@ -39,15 +39,16 @@ chmod 700 "$CLUSTER_STATE"
 iptables-save | grep -v '^[#:]' > "$CLUSTER_STATE/host-iptables.before" || true
 # The kernel settings the kubelet changes (its "kernel defaults"); down.sh restores them.
 for k in $KUBELET_SYSCTLS; do echo "$k=$(sysctl -n "$k")"; done > "$CLUSTER_STATE/sysctl.before"
-# The kubelet writes container logs below /var/log/pods and /var/log/containers.
-for d in /var/log/pods /var/log/containers; do [ -e "$d" ] || echo "$d"; done > "$CLUSTER_STATE/logdirs.created"
+# The kubelet writes container logs below /var/log/pods and /var/log/containers, libcni
+# caches results in /var/lib/cni, containerd's shims put their sockets in /run/containerd.
+for d in /var/log/pods /var/log/containers /var/lib/cni /run/containerd; do [ -e "$d" ] || echo "$d"; done > "$CLUSTER_STATE/logdirs.created"
 
 # start NAME [--netns] CMD...: runs CMD in the background in its own session, logs to
 # logs/NAME.log, records its pid.
 start_proc() {
   local name="$1"; shift
   local prefix=()
-  if [ "$1" = "--netns" ]; then prefix=(ip netns exec "$NODE_NETNS"); shift; fi
+  if [ "$1" = "--netns" ]; then prefix=(nsenter "--net=/run/netns/$NODE_NETNS"); shift; fi
   "${prefix[@]}" setsid "$@" >"$CLUSTER_STATE/logs/$name.log" 2>&1 < /dev/null &
   echo $! > "$CLUSTER_STATE/pids/$name.pid"
 }
@@ -67,7 +68,10 @@ ip netns add "$NODE_NETNS"
 ip link add "$HOST_VETH" type veth peer name eth0 netns "$NODE_NETNS"
 ip addr add "$HOST_IP/$VETH_PREFIX" dev "$HOST_VETH"
 ip link set "$HOST_VETH" up
-nsx() { ip netns exec "$NODE_NETNS" "$@"; }
+# nsenter --net, not `ip netns exec`: the latter also gives every command a mount
+# namespace of its own (to remount /sys), so the kubelet's volume mounts would be
+# invisible to containerd, and to down.sh.
+nsx() { nsenter "--net=/run/netns/$NODE_NETNS" "$@"; }
 nsx ip link set lo up
 nsx ip addr add "$NODE_IP/$VETH_PREFIX" dev eth0
 nsx ip link set eth0 up
@@ -76,6 +80,9 @@ nsx ip link set eth0 up
 nsx ip route add default via "$HOST_IP"
 nsx sysctl -qw net.ipv4.ip_forward=1
 nsx sysctl -qw net.ipv4.conf.all.route_localnet=1 2>/dev/null || true
+# Pod -> ClusterIP -> pod on the same bridge: the reply is bridged, not routed, and
+# kube-proxy's DNAT is undone only if bridged traffic passes iptables (per netns).
+nsx sysctl -qw net.bridge.bridge-nf-call-iptables=1
 # The host reaches pods and Services (kube-proxy's rules) through the node.
 ip route add "$POD_CIDR" via "$NODE_IP" dev "$HOST_VETH"
 ip route add "$SERVICE_CIDR" via "$NODE_IP" dev "$HOST_VETH"
@@ -248,7 +255,9 @@ wait_for containerd 30 "${CTR[@]}" version
 log "importing images"
 if [ -n "$PAUSE_TAR" ]; then "${CTR[@]}" images import --platform linux/amd64 "$PAUSE_TAR" >/dev/null; fi
 "${CTR[@]}" images import --platform linux/amd64 "$IMAGE_TAR" >/dev/null
-"${CTR[@]}" images ls -q | grep -q "^$PAUSE_IMAGE\$" || die "the pause image $PAUSE_IMAGE is not in containerd (make pause-image)"
+# (Not ctr | grep -q: grep exits at the first match and pipefail reports ctr's SIGPIPE.)
+images="$("${CTR[@]}" images ls -q 2>/dev/null)"
+grep -qx "$PAUSE_IMAGE" <<< "$images" || die "the pause image $PAUSE_IMAGE is not in containerd (make pause-image)"
 
 log "kubelet"
 : > "$CLUSTER_STATE/resolv.conf"   # pods get no search domains or name servers of the host

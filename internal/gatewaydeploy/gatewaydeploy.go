@@ -62,6 +62,15 @@ const (
 	DefaultRedisSecretName = "subscription-operator-redis"
 	DefaultRedisSecretKey  = "url"
 
+	// PreStopSleepSeconds keeps a terminating gateway pod serving while its
+	// removal from the Service's endpoints reaches every node's kube-proxy (or
+	// the ingress): the kubelet sends SIGTERM only after this sleep, so no new
+	// connection lands on a closed listener during a rollout.
+	PreStopSleepSeconds int64 = 5
+	// TerminationGracePeriodSeconds covers the preStop sleep, the gateway's
+	// own --shutdown-timeout (15 s of connection draining) and a margin.
+	TerminationGracePeriodSeconds int64 = 25
+
 	// NonRootUID is the distroless "nonroot" user the image runs as.
 	NonRootUID int64 = 65532
 

@@ -286,6 +286,16 @@ func TestDeploymentContract(t *testing.T) {
 		c.ReadinessProbe.HTTPGet.Port.StrVal != PortNameMetrics {
 		t.Errorf("probes: readiness %s, liveness %s", *c.ReadinessProbe.HTTPGet.Path, *c.LivenessProbe.HTTPGet.Path)
 	}
+	// A rollout loses no request: the pod keeps serving until kube-proxy has
+	// dropped it, then drains within the grace period.
+	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil ||
+		*c.Lifecycle.PreStop.Sleep.Seconds != PreStopSleepSeconds {
+		t.Errorf("gateway container needs a preStop sleep of %d s: %+v", PreStopSleepSeconds, c.Lifecycle)
+	}
+	const drain = 15 // the gateway's default --shutdown-timeout
+	if *pod.TerminationGracePeriodSeconds < PreStopSleepSeconds+drain {
+		t.Errorf("terminationGracePeriodSeconds %d < preStop %d s + shutdown %d s", *pod.TerminationGracePeriodSeconds, PreStopSleepSeconds, drain)
+	}
 	for _, labels := range []map[string]string{d.Labels, d.Spec.Template.Labels, o.Service.Labels, o.Role.Labels} {
 		if labels["app.kubernetes.io/name"] != "gateway" || labels["app.kubernetes.io/instance"] != "default" ||
 			labels["app.kubernetes.io/managed-by"] != "subscription-operator" {

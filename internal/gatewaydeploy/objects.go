@@ -99,6 +99,8 @@ func deployment(policy *subv1.SubscriptionPolicy, o Options, img string) (*appsv
 		WithEnv(envApply(env)...).
 		WithReadinessProbe(httpProbe("/readyz", 5)).
 		WithLivenessProbe(httpProbe("/healthz", 10)).
+		WithLifecycle(corev1ac.Lifecycle().WithPreStop(corev1ac.LifecycleHandler().
+			WithSleep(corev1ac.SleepAction().WithSeconds(PreStopSleepSeconds)))).
 		WithSecurityContext(corev1ac.SecurityContext().
 			WithRunAsNonRoot(true).
 			WithRunAsUser(NonRootUID).
@@ -119,6 +121,7 @@ func deployment(policy *subv1.SubscriptionPolicy, o Options, img string) (*appsv
 		WithAutomountServiceAccountToken(true).
 		// No docker-link style env vars for every Service in the namespace.
 		WithEnableServiceLinks(false).
+		WithTerminationGracePeriodSeconds(TerminationGracePeriodSeconds).
 		WithSecurityContext(corev1ac.PodSecurityContext().
 			WithRunAsNonRoot(true).
 			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).

@@ -104,8 +104,9 @@ var _ = BeforeSuite(func() {
 	cmd.Dir = overlay
 	out, err := cmd.CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), string(out))
-	// kubectl's own kustomize, as a user runs it; load_restrictor lets the overlay
-	// in a temporary directory point at the checkout.
+	// kubectl's own kustomize, as a user runs it. The overlay in a temporary
+	// directory may name config/default in the checkout: kustomize restricts
+	// files to the kustomization's root, not bases.
 	Expect(kubectl("apply", "-k", overlay)).Error().NotTo(HaveOccurred())
 
 	By("the samples, Secrets for the gateway and an upstream Deployment")
