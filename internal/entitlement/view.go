@@ -91,8 +91,10 @@ type View struct {
 	DeclaredTier string `json:"declared_tier,omitempty"`
 	Suspended    bool   `json:"suspended"`
 	// Language of the offers' texts.
-	Language    string    `json:"language"`
-	EvaluatedAt string    `json:"evaluated_at"`
+	Language string `json:"language"`
+	// EvaluatedAt (RFC 3339) is not in the JSON: the body, and so its ETag,
+	// changes only when an answer does.
+	EvaluatedAt string    `json:"-"`
 	Features    []Feature `json:"features"`
 	Metrics     []Metric  `json:"metrics"`
 

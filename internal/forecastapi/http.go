@@ -103,6 +103,7 @@ func (s *Server) routes() http.Handler {
 		PathTrackUsage: {label: endpointTrack, method: http.MethodPost, timeout: trackWaitTimeout, serve: s.serveTrackUsage},
 		PathPlans:      {label: endpointPlans, method: http.MethodGet, timeout: defaultWriteTimeout, serve: s.servePlans},
 	}
+	s.addEntitlementEndpoints(eps)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
