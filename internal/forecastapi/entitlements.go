@@ -54,7 +54,9 @@ const CodeCountersUnavailable = "COUNTERS_UNAVAILABLE"
 
 // entitlementNeed is what a caller needs to read a tenant's entitlements:
 // the same as its forecast.
-var entitlementNeed = access{verb: "get", resource: resourceTenantUsages}
+var entitlementNeed = access{verb: verbGet, resource: resourceTenantUsages}
+
+const verbGet = "get"
 
 func (s *Server) addEntitlementEndpoints(eps map[string]*endpoint) {
 	eps[PathEntitlements] = &endpoint{label: endpointEntitlements, method: http.MethodGet, timeout: defaultWriteTimeout, serve: s.serveEntitlements}

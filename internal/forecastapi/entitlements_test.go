@@ -294,7 +294,11 @@ var _ = Describe("entitlements", Ordered, func() {
 			Expect(c.Allowed).To(Equal(allowed))
 			Expect(ptr.Deref(c.Reason, "")).To(Equal(reason))
 			Expect(c.RemainingAfter).To(Equal(remaining))
-			Expect(string(c.Offer) != "null").To(Equal(reason == "tier_insufficient" || reason == "quota_exhausted"), string(r.body))
+			if reason == "tier_insufficient" || reason == "quota_exhausted" {
+				Expect(string(c.Offer)).NotTo(Equal("null"), string(r.body))
+			} else {
+				Expect(string(c.Offer)).To(Equal("null"), string(r.body))
+			}
 		},
 		Entry("feature included", `{"tenant_id":"ent-top","feature":"analytics"}`, true, "", nil),
 		Entry("feature above the tier", `{"tenant_id":"ent-starter","feature":"analytics"}`, false, "tier_insufficient", nil),

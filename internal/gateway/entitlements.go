@@ -158,11 +158,15 @@ func selfQuery(raw string) (feature string, ok bool) {
 		return "", false
 	}
 	for i := 0; i < len(f); i++ {
-		if c := f[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+		if !nameByte(f[i]) {
 			return "", false
 		}
 	}
 	return f, true
+}
+
+func nameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
 // etagMatch is If-None-Match's weak comparison over a list.

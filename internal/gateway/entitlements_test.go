@@ -272,13 +272,17 @@ func FuzzSelfEntitlements(f *testing.F) {
 	})
 }
 
+func tokenByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
+}
+
 func validHeader(name, value string) bool {
 	if name == "" || len(name) > 64 || len(value) > 512 {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+		if !tokenByte(c) {
 			return false
 		}
 	}

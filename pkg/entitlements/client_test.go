@@ -18,6 +18,7 @@ package entitlements
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -414,10 +415,4 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func asError(err error, e **Error) bool {
-	if x, ok := err.(*Error); ok {
-		*e = x
-		return true
-	}
-	return false
-}
+func asError(err error, e **Error) bool { return errors.As(err, e) }
