@@ -27,6 +27,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -140,12 +141,17 @@ func BenchmarkEntitlementsLoad(b *testing.B) {
 
 	handler := srv.Handler()
 	fmt.Printf("\n| handler path (no network) | time/op | allocs/op | bytes/op |\n|---|---|---|---|\n")
-	for _, p := range []struct{ name, query string }{
-		{"GET entitlements (all features and metrics)", ""},
-		{"GET entitlements ?feature=analytics", "&feature=analytics"},
+	checkURL := "http://" + l.Addr().String() + forecastapi.PathEntitlementCheck
+	for _, p := range []struct{ name, query, body string }{
+		{"GET entitlements (all features and metrics; one Redis GET)", "", ""},
+		{"GET entitlements ?feature=analytics (one Redis GET)", "&feature=analytics", ""},
+		{"POST check products (no Redis)", "", `{"tenant_id":"` + tenantID(7) + `","metric":"products","amount":1}`},
 	} {
 		serve := func() {
 			req := httptest.NewRequest(http.MethodGet, base+tenantID(7)+p.query, nil)
+			if p.body != "" {
+				req = httptest.NewRequest(http.MethodPost, checkURL, strings.NewReader(p.body))
+			}
 			req.Header.Set("Authorization", "Bearer "+tokens[0])
 			rec := httptest.NewRecorder()
 			handler.ServeHTTP(rec, req)

@@ -364,6 +364,31 @@ var _ = Describe("entitlements", Ordered, func() {
 		Entry("body over 4 KiB", "POST", forecastapi.PathEntitlementCheck, `{"tenant_id":"ent-starter","feature":"`+strings.Repeat("a", 5000)+`"}`, 413, forecastapi.CodeBodyTooLarge),
 	)
 
+	DescribeTable("path tricks on a real socket reach no entitlement endpoint",
+		func(target string) {
+			resp, body := rawGet(open, target)
+			Expect(resp.StatusCode).To(Equal(http.StatusNotFound), "%s: %s", target, body)
+			Expect(resp.Header.Get("Location")).To(BeEmpty())
+			Expect(string(body)).To(ContainSubstring(forecastapi.CodeNotFound))
+			Expect(string(body)).NotTo(ContainSubstring("has_access"))
+		},
+		Entry("double slash", "//api/v1/entitlements?tenant_id=ent-starter"),
+		Entry("trailing slash", "/api/v1/entitlements/?tenant_id=ent-starter"),
+		Entry("dot-dot", "/api/v1/entitlements/check/../../entitlements?tenant_id=ent-starter"),
+		Entry("encoded slash", "/api/v1/entitlements%2Fcheck"),
+		Entry("encoded letter", "/api/v1/%65ntitlements?tenant_id=ent-starter"),
+		Entry("upper case", "/api/v1/Entitlements?tenant_id=ent-starter"),
+	)
+
+	It("refuses a check body announced over the limit without reading it, and a body cut short", func() {
+		resp, body := rawExchange(open, "POST "+forecastapi.PathEntitlementCheck+" HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"+
+			"Content-Length: 1000000\r\nConnection: close\r\n\r\n{\"tenant_id\":\"ent-starter\",\"feature\":\""+strings.Repeat("a", 5000))
+		Expect(resp.StatusCode).To(Equal(http.StatusRequestEntityTooLarge), string(body))
+		resp, body = rawExchange(open, "POST "+forecastapi.PathEntitlementCheck+" HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"+
+			"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\n{\"ten\r\n0\r\n\r\n")
+		Expect(resp.StatusCode).To(Equal(http.StatusBadRequest), string(body))
+	})
+
 	It("answers 503 with Retry-After when the counters do not answer, and needs none for other metrics", func() {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		Expect(err).NotTo(HaveOccurred())
