@@ -25,6 +25,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
@@ -45,6 +46,28 @@ const (
 	endpointCheck        = "/entitlements/check"
 )
 
+// Rendered entitlement bodies kept: about 2.5 KB each for nine metrics, so
+// at most 20 MB; the TTL only turns entries over (a key never goes stale).
+const (
+	maxEntitlementBodies = 8192
+	entitlementBodyTTL   = time.Minute
+)
+
+// bodyKey is everything a rendered view depends on.
+type bodyKey struct {
+	tenant        types.UID
+	tenantVersion string
+	policy        types.UID
+	generation    int64
+	lang, feature string
+	calls         int64 // today's api_calls; -1 when not read
+}
+
+type renderedBody struct {
+	body []byte
+	etag string
+}
+
 // counterTimeout bounds the one Redis read of a request.
 const counterTimeout = time.Second
 
@@ -59,6 +82,7 @@ var entitlementNeed = access{verb: verbGet, resource: resourceTenantUsages}
 const verbGet = "get"
 
 func (s *Server) addEntitlementEndpoints(eps map[string]*endpoint) {
+	s.entBodies = newTTLCache[bodyKey, renderedBody](maxEntitlementBodies)
 	eps[PathEntitlements] = &endpoint{label: endpointEntitlements, method: http.MethodGet, timeout: defaultWriteTimeout, serve: s.serveEntitlements}
 	eps[PathEntitlementCheck] = &endpoint{label: endpointCheck, method: http.MethodPost, timeout: defaultWriteTimeout, serve: s.serveEntitlementCheck}
 }
@@ -69,31 +93,50 @@ func (s *Server) serveEntitlements(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	v, err := s.entitlements(r, c, q.tenantID, q.namespace, true)
+	in, key, err := s.entitlementInput(r, c, q.tenantID, q.namespace, true)
 	if err != nil {
 		return err
 	}
-	if q.feature != "" {
-		v = v.Only(q.feature)
-	}
-	body, err := marshal(v)
+	key.feature = q.feature
+	b, err := s.entitlementBody(in, key)
 	if err != nil {
 		return err
 	}
-	h := fnv.New64a()
-	_, _ = h.Write(body)
-	etag := `"` + strconv.FormatUint(h.Sum64(), 16) + `"`
 	hd := w.Header()
-	hd.Set("ETag", etag)
+	hd.Set("ETag", b.etag)
 	hd.Set("Cache-Control", "private, no-cache")
 	hd.Set("Vary", "Accept-Language")
-	hd.Set("Content-Language", v.Language)
-	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+	hd.Set("Content-Language", in.Lang)
+	if etagMatches(r.Header.Get("If-None-Match"), b.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSON(w, http.StatusOK, b.body)
 	return nil
+}
+
+// entitlementBody renders a view, or reuses the body rendered from the same
+// inputs: the TenantUsage and policy versions, the language, the feature
+// asked and today's api_calls count are all in the key, so a reused body is
+// byte for byte the one a new rendering would give.
+func (s *Server) entitlementBody(in entitlement.Input, key bodyKey) (renderedBody, error) {
+	now := s.clock.Now()
+	if b, ok := s.entBodies.get(key, now); ok {
+		return b, nil
+	}
+	v := entitlement.Evaluate(in)
+	if key.feature != "" {
+		v = v.Only(key.feature)
+	}
+	body, err := marshal(v)
+	if err != nil {
+		return renderedBody{}, err
+	}
+	h := fnv.New64a()
+	_, _ = h.Write(body)
+	b := renderedBody{body: body, etag: `"` + strconv.FormatUint(h.Sum64(), 16) + `"`}
+	s.entBodies.put(key, b, now, entitlementBodyTTL)
+	return b, nil
 }
 
 // etagMatches implements If-None-Match's weak comparison over a list.
@@ -141,41 +184,53 @@ func (s *Server) serveEntitlementCheck(w http.ResponseWriter, r *http.Request, c
 	return nil
 }
 
-// entitlements evaluates a tenant's view: the caller's permission first (as
-// findTenant decides it), then the policy and status from the informer
-// cache, and at most one Redis read (today's api_calls) when count is set.
+// entitlements evaluates a tenant's view (see entitlementInput).
 func (s *Server) entitlements(r *http.Request, c *caller, tenantID, ns string, count bool) (entitlement.View, error) {
+	in, _, err := s.entitlementInput(r, c, tenantID, ns, count)
+	if err != nil {
+		return entitlement.View{}, err
+	}
+	return entitlement.Evaluate(in), nil
+}
+
+// entitlementInput gathers what a view is made of: the caller's permission
+// first (as findTenant decides it), then the policy and status from the
+// informer cache, and at most one Redis read (today's api_calls) when count
+// is set. The key identifies everything the view depends on but the clock.
+func (s *Server) entitlementInput(r *http.Request, c *caller, tenantID, ns string, count bool) (entitlement.Input, bodyKey, error) {
 	ctx := r.Context()
 	tu, err := s.findTenant(ctx, c, tenantID, ns, entitlementNeed)
 	if err != nil {
-		return entitlement.View{}, err
+		return entitlement.Input{}, bodyKey{}, err
 	}
 	var pol subv1.SubscriptionPolicy
 	key := kube.PolicyKey(tu)
 	if err := s.cache.Get(ctx, key, &pol, client.UnsafeDisableDeepCopy); err != nil {
 		if apierrors.IsNotFound(err) {
-			return entitlement.View{}, newError(http.StatusNotFound, CodePolicyNotFound,
+			return entitlement.Input{}, bodyKey{}, newError(http.StatusNotFound, CodePolicyNotFound,
 				"tenant %q names SubscriptionPolicy %q, which does not exist in namespace %q", tenantID, key.Name, key.Namespace)
 		}
-		return entitlement.View{}, internalError(CodeInternal, "reading the policy from the cache", err)
+		return entitlement.Input{}, bodyKey{}, internalError(CodeInternal, "reading the policy from the cache", err)
 	}
 	spec, err := s.compiled(&pol)
 	if err != nil {
-		return entitlement.View{}, newError(http.StatusConflict, CodeInvalidPolicy, "SubscriptionPolicy %s/%s is invalid: %v", pol.Namespace, pol.Name, err)
+		return entitlement.Input{}, bodyKey{}, newError(http.StatusConflict, CodeInvalidPolicy, "SubscriptionPolicy %s/%s is invalid: %v", pol.Namespace, pol.Name, err)
 	}
 	now := s.clock.Now()
-	var counters map[string]int64
+	in := entitlement.Input{
+		Spec: spec, Tenant: entitlement.TenantOf(tu), Status: tu.Status.Metrics,
+		Now: now, Lang: s.negotiator(spec).Language(r.Header.Get("Accept-Language")),
+	}
+	bk := bodyKey{tenant: tu.UID, tenantVersion: tu.ResourceVersion, policy: pol.UID, generation: pol.Generation, lang: in.Lang, calls: -1}
 	if count && s.counters != nil && hasMetric(spec, policy.APICallsMetric) {
 		n, err := s.dailyAPICalls(ctx, tu.Spec.TenantID, spec.Today(now))
 		if err != nil {
-			return entitlement.View{}, err
+			return entitlement.Input{}, bodyKey{}, err
 		}
-		counters = map[string]int64{policy.APICallsMetric: n}
+		in.Counters = map[string]int64{policy.APICallsMetric: n}
+		bk.calls = n
 	}
-	return entitlement.Evaluate(entitlement.Input{
-		Spec: spec, Tenant: entitlement.TenantOf(tu), Status: tu.Status.Metrics,
-		Counters: counters, Now: now, Lang: s.negotiator(spec).Language(r.Header.Get("Accept-Language")),
-	}), nil
+	return in, bk, nil
 }
 
 func (s *Server) dailyAPICalls(ctx context.Context, tenantID, date string) (int64, error) {

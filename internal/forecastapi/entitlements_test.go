@@ -33,6 +33,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/entitlement"
@@ -409,6 +410,17 @@ var _ = Describe("entitlements", Ordered, func() {
 		_, url := startServer(nil, forecastapi.WithoutAuth(), forecastapi.WithClock(clk))
 		v := decodeView(get(entitlementsURL(url, "tenant_id=ent-starter"), ""))
 		Expect(findMetric(v, "api_calls").Current).To(Equal(int64(7)))
+	})
+
+	It("renders again when the TenantUsage changes (rendered bodies are keyed by its resourceVersion)", func() {
+		tu := createTenant(nsEntA, "ent-change", "ent-change", nil)
+		first := get(entitlementsURL(open, "tenant_id=ent-change"), "")
+		Expect(decodeView(first).Tier).To(Equal("starter"))
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(tu), tu)).To(Succeed())
+		tu.Spec.Tier = "enterprise"
+		Expect(k8s.Update(ctx, tu)).To(Succeed())
+		Eventually(func() string { return decodeView(get(entitlementsURL(open, "tenant_id=ent-change"), "")).Tier }).Should(Equal("enterprise"))
+		Expect(get(entitlementsURL(open, "tenant_id=ent-change"), "").header.Get("ETag")).NotTo(Equal(first.header.Get("ETag")))
 	})
 
 	Describe("with authentication", func() {

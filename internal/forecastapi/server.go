@@ -143,6 +143,7 @@ type Server struct {
 	trackLimits *callerLimits
 	specs       sync.Map // policy UID -> compiledEntry
 	counters    Counters // nil: api_calls from the last snapshot
+	entBodies   *ttlCache[bodyKey, renderedBody]
 
 	negotiators     sync.Map // language list -> *entitlement.Negotiator
 	negotiatorCount atomic.Int32
