@@ -143,6 +143,7 @@ func run(ctx context.Context, o options) error {
 			forecastapi.WithMaxConnections(o.forecastAPIMaxConns),
 			forecastapi.WithSnapshotter(comps.Snapshots),
 			forecastapi.WithLogger(ctrl.Log.WithName("forecast-api")),
+			forecastapi.WithCounters(forecastapi.RedisCounters{Client: rdb}), // the gateway's daily api_calls
 		}
 		if !o.forecastAPIAuth {
 			opts = append(opts, forecastapi.WithoutAuth())

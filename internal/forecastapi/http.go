@@ -106,6 +106,7 @@ func (s *Server) routes() http.Handler {
 		PathPlans:      {label: endpointPlans, method: http.MethodGet, timeout: defaultWriteTimeout, serve: s.servePlans},
 		PathUsagePage:  {label: endpointUsagePage, method: http.MethodGet, timeout: defaultWriteTimeout, serve: s.serveUsagePage},
 	}
+	s.addEntitlementEndpoints(eps)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}

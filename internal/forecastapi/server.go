@@ -36,6 +36,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -141,7 +142,12 @@ type Server struct {
 	runs        *runJoiner
 	trackLimits *callerLimits
 	specs       sync.Map // policy UID -> compiledEntry
-	handler     http.Handler
+	counters    Counters // nil: api_calls from the last snapshot
+	entBodies   *ttlCache[bodyKey, renderedBody]
+
+	negotiators     sync.Map // language list -> *entitlement.Negotiator
+	negotiatorCount atomic.Int32
+	handler         http.Handler
 }
 
 var (

@@ -16,59 +16,14 @@ limitations under the License.
 
 package gateway
 
-import (
-	"sync"
-	"sync/atomic"
+import "github.com/bakery-ia/subscription-operator/internal/entitlement"
 
-	"golang.org/x/text/language"
-)
-
-// negotiator picks one of a fixed list of languages (the first is the
-// fallback) from an Accept-Language header with x/text's matcher. Results are
-// cached per header value, so the common case is one map lookup.
-type negotiator struct {
-	langs   []string
-	matcher language.Matcher
-	cache   sync.Map // header value -> int
-	size    atomic.Int32
-}
-
-const maxLangCache = 1024
+// negotiator is entitlement.Negotiator: the gateway's bodies, its own
+// entitlements endpoint and the forecast API pick languages with one matcher.
+type negotiator struct{ *entitlement.Negotiator }
 
 func newNegotiator(langs []string) *negotiator {
-	tags := make([]language.Tag, len(langs))
-	for i, l := range langs {
-		tags[i] = language.Make(l)
-	}
-	return &negotiator{langs: langs, matcher: language.NewMatcher(tags)}
+	return &negotiator{entitlement.NewNegotiator(langs)}
 }
 
-// pick returns the index into langs for an Accept-Language value; 0 (the
-// fallback) for an empty, malformed or unsupported header.
-func (n *negotiator) pick(accept string) int {
-	if accept == "" || len(n.langs) == 1 {
-		return 0
-	}
-	if v, ok := n.cache.Load(accept); ok {
-		return v.(int)
-	}
-	i := n.match(accept)
-	if n.size.Load() < maxLangCache && len(accept) <= 256 {
-		if _, loaded := n.cache.LoadOrStore(accept, i); !loaded {
-			n.size.Add(1)
-		}
-	}
-	return i
-}
-
-func (n *negotiator) match(accept string) int {
-	tags, _, err := language.ParseAcceptLanguage(accept)
-	if err != nil || len(tags) == 0 {
-		return 0
-	}
-	_, i, conf := n.matcher.Match(tags...)
-	if conf == language.No || i < 0 || i >= len(n.langs) {
-		return 0
-	}
-	return i
-}
+func (n *negotiator) pick(accept string) int { return n.Pick(accept) }

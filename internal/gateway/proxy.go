@@ -230,6 +230,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.observe(LabelBadRequest, start)
 		return
 	}
+	if isWellKnown(np.Decoded) { // the gateway's own endpoints (entitlements.go)
+		g.serveWellKnown(w, r, np.Decoded)
+		return
+	}
 	d := g.Decide(r.Method, np.Decoded, r.Header)
 	if d.Outcome != Allow {
 		g.writeDenied(w, r, &d, modeFull)

@@ -46,7 +46,7 @@ func TestDependenciesPointInward(t *testing.T) {
 			forbidden: []string{module + "/controllers"},
 		},
 		{
-			pkgs: []string{"./internal/policy", "./internal/forecast", "./internal/schedule"},
+			pkgs: []string{"./internal/policy", "./internal/forecast", "./internal/schedule", "./internal/entitlement"},
 			forbidden: []string{module + "/controllers", "sigs.k8s.io/controller-runtime", "k8s.io/client-go",
 				module + "/internal/kube"},
 		},

@@ -136,6 +136,12 @@ type Tenant struct {
 	DeclaredTier string
 	// APICallsLimit is the daily api_calls limit after overrides, or Unlimited.
 	APICallsLimit int64
+	// Suspended, Overrides and Forecast are the TenantUsage's spec.suspend,
+	// spec.limitOverrides and status.metrics (shared, read only): what a
+	// tenant's entitlements view needs beyond its tier.
+	Suspended bool
+	Overrides map[string]int64
+	Forecast  []subv1.MetricForecast
 }
 
 // Table is Rules with the tenants bound to them.
@@ -315,7 +321,9 @@ func (r *Rules) Bind(list []subv1.TenantUsage) *Table {
 		if _, dup := t.tenants[id]; dup {
 			continue
 		}
-		t.tenants[id] = r.tenant(id, tu.Spec.Tier, tu.Spec.LimitOverrides)
+		tn := r.tenant(id, tu.Spec.Tier, tu.Spec.LimitOverrides)
+		tn.Suspended, tn.Overrides, tn.Forecast = tu.Spec.Suspend, tu.Spec.LimitOverrides, tu.Status.Metrics
+		t.tenants[id] = tn
 		ver.WriteString(tu.ResourceVersion)
 		ver.WriteByte(',')
 	}

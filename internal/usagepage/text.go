@@ -17,10 +17,7 @@ limitations under the License.
 package usagepage
 
 import (
-	"sync"
-	"sync/atomic"
-
-	"golang.org/x/text/language"
+	"github.com/bakery-ia/subscription-operator/internal/entitlement"
 )
 
 // Languages are the languages the page is written in; the first is the
@@ -94,45 +91,16 @@ func textsFor(lang string) *texts {
 	return allTexts[Languages[0]]
 }
 
-// Negotiator picks one of Languages from an Accept-Language header with
-// x/text's matcher, the algorithm of the gateway's 402 bodies (its
-// negotiator); results are cached per header value.
-type Negotiator struct {
-	matcher language.Matcher
-	cache   sync.Map // header value -> string
-	size    atomic.Int32
-}
-
-const maxLangCache = 1024
+// Negotiator picks one of Languages from an Accept-Language header. It is
+// the one negotiator of the project (internal/entitlement), the same that
+// picks the language of the gateway's 402 bodies, over the page's languages.
+type Negotiator struct{ n *entitlement.Negotiator }
 
 // NewNegotiator returns a Negotiator over Languages.
 func NewNegotiator() *Negotiator {
-	tags := make([]language.Tag, len(Languages))
-	for i, l := range Languages {
-		tags[i] = language.Make(l)
-	}
-	return &Negotiator{matcher: language.NewMatcher(tags)}
+	return &Negotiator{n: entitlement.NewNegotiator(Languages)}
 }
 
 // Pick returns the language for an Accept-Language value; the fallback for an
 // empty, malformed or unsupported header.
-func (n *Negotiator) Pick(accept string) string {
-	if accept == "" {
-		return Languages[0]
-	}
-	if v, ok := n.cache.Load(accept); ok {
-		return v.(string)
-	}
-	l := Languages[0]
-	if tags, _, err := language.ParseAcceptLanguage(accept); err == nil && len(tags) > 0 {
-		if _, i, conf := n.matcher.Match(tags...); conf != language.No && i >= 0 && i < len(Languages) {
-			l = Languages[i]
-		}
-	}
-	if n.size.Load() < maxLangCache && len(accept) <= 256 {
-		if _, loaded := n.cache.LoadOrStore(accept, l); !loaded {
-			n.size.Add(1)
-		}
-	}
-	return l
-}
+func (n *Negotiator) Pick(accept string) string { return n.n.Language(accept) }
