@@ -121,6 +121,12 @@ func run(f flags) error {
 		// allocates a little: collect less often. GOGC/GOMEMLIMIT override.
 		debug.SetGCPercent(400)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if limit := softMemoryLimit(cgroupMemoryMax); limit > 0 {
+			debug.SetMemoryLimit(limit)
+			log.Debug("soft memory limit from the container's", "bytes", limit)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
