@@ -53,7 +53,7 @@ func fullTenant(id, tier string) *subv1.TenantUsage {
 		},
 		Status: subv1.TenantUsageStatus{
 			ObservedGeneration: 3, Tier: tier, LastSnapshotDate: "2026-12-02", ForecastedAt: &forecastTime,
-			Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Forecasted", Message: "ok"}},
+			Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Forecasted", Message: "ok", LastTransitionTime: forecastTime}},
 			Summary:    &subv1.ForecastSummary{Status: subv1.UsageWarning, DaysUntilBreach: ptr.To[int32](12), Metric: "products"},
 		},
 	}
