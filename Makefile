@@ -165,6 +165,10 @@ tools: $(CONTROLLER_GEN) $(GOLANGCI_LINT) $(KUSTOMIZE) ## Install the pinned Go 
 bench-snapshot: services ## Snapshot run for 1,000 and 10,000 tenants x 9 metrics: time, round trips, CPU, history key size.
 	go test ./bench -run '^$$' -bench 'Snapshot|QueryAll|ReadAll|HistoryWrite' -benchtime 3x -benchmem | tee /dev/stderr | awk '/^Benchmark/ {print}' | column -t
 
+.PHONY: bench-scale
+bench-scale: ## N tenants (default 10000; N=100000 documented) end to end: run time, freshness, status writes, RSS, API requests. REDIS_CLUSTER=1: three-master cluster.
+	N=$${N:-10000} go test ./bench/scale -run '^$$' -bench Scale -benchtime 1x -timeout 90m
+
 .PHONY: bench-gateway
 bench-gateway: ## Gateway vs nginx, HAProxy and Caddy on loopback: throughput, p99, CPU per request, the Go HTTP ceiling, fixed-rate p99, the 402 path.
 	@hack/install-services.sh nginx wrk haproxy caddy

@@ -53,6 +53,7 @@ import (
 	"github.com/bakery-ia/subscription-operator/internal/gateway"
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
+	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
 
 type flags struct {
@@ -123,6 +124,12 @@ func run(f flags) error {
 		// The live heap is small (rule tables, pools) while every request
 		// allocates a little: collect less often. GOGC/GOMEMLIMIT override.
 		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if limit := softMemoryLimit(cgroupMemoryMax); limit > 0 {
+			debug.SetMemoryLimit(limit)
+			log.Debug("soft memory limit from the container's", "bytes", limit)
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -256,16 +263,15 @@ func newRedis(rawURL string, log *slog.Logger) (redis.Cmdable, func(), error) {
 		log.Warn("no --redis-url: API calls are counted in memory only and lost on restart")
 		return nil, func() {}, nil
 	}
-	opt, err := redis.ParseURL(rawURL)
+	// Short timeouts and no retries: a flush that fails is dropped and
+	// counted, never retried at the expense of requests. Any REDIS_URL kind
+	// the manager takes (Sentinel, Cluster) works here too.
+	const t = 500 * time.Millisecond
+	c, err := usage.NewRedisClientTuned(rawURL, usage.ClientTuning{DialTimeout: t, ReadTimeout: t, WriteTimeout: t, PoolTimeout: t,
+		MaxRetries: -1, PoolSize: 4})
 	if err != nil {
 		return nil, nil, fmt.Errorf("--redis-url: %w", err)
 	}
-	// Short timeouts and no retries: a flush that fails is dropped and
-	// counted, never retried at the expense of requests.
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = 500*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
-	opt.MaxRetries = -1
-	opt.PoolSize = 4
-	c := redis.NewClient(opt)
 	return c, func() { _ = c.Close() }, nil
 }
 

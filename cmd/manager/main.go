@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -50,7 +51,21 @@ type options struct {
 	statementTimeout                        time.Duration
 	gatewayImage, gatewayRedisSecret        string
 	forecastAPIMaxConns                     int
+	kubeQPS                                 float64
+	kubeBurst, maxConcurrentReconciles      int
 }
+
+// Defaults sized by bench/scale (docs/operations.md, Capacity): after a
+// snapshot run every tenant's status is recomputed and written once; one
+// worker at ~20 ms a reconcile is ~50 writes/s, 3+ minutes per 10,000
+// tenants. More workers and a client rate above controller-runtime's 20 QPS
+// let the API server's priority and fairness decide; a 429 is retried by
+// client-go after its Retry-After.
+const (
+	defaultKubeQPS                 = 200
+	defaultKubeBurst               = 400
+	defaultMaxConcurrentReconciles = 8
+)
 
 func main() {
 	var o options
@@ -68,6 +83,9 @@ func main() {
 	flag.StringVar(&o.gatewayImage, "gateway-image", os.Getenv("OPERATOR_IMAGE"), "Image of the bundled gateway (env OPERATOR_IMAGE; the operator's own image).")
 	flag.StringVar(&o.gatewayRedisSecret, "gateway-redis-secret", gatewaydeploy.DefaultRedisSecretName, "Secret in each policy's namespace whose key `url` is the gateway's REDIS_URL.")
 	zapOpts := zap.Options{}
+	flag.Float64Var(&o.kubeQPS, "kube-api-qps", defaultKubeQPS, "Requests per second the manager's Kubernetes client may send (client-side limit; the API server's priority and fairness has the last word).")
+	flag.IntVar(&o.kubeBurst, "kube-api-burst", defaultKubeBurst, "Requests the Kubernetes client may send in a burst above --kube-api-qps.")
+	flag.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", defaultMaxConcurrentReconciles, "Objects each controller reconciles at once (one key is never reconciled twice at the same time); after a run every TenantUsage status is recomputed.")
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
@@ -98,9 +116,15 @@ func run(ctx context.Context, o options) error {
 		log.Info("no DATABASE_URL: Postgres metrics and tenant discovery will report errors")
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme: kube.NewScheme(),
-		Cache:  kube.CacheOptions(),
+	if o.kubeQPS <= 0 || o.kubeBurst < 1 || o.maxConcurrentReconciles < 1 {
+		return fmt.Errorf("--kube-api-qps, --kube-api-burst and --max-concurrent-reconciles must be positive")
+	}
+	restCfg := ctrl.GetConfigOrDie()
+	restCfg.QPS, restCfg.Burst = float32(o.kubeQPS), o.kubeBurst
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:     kube.NewScheme(),
+		Cache:      kube.CacheOptions(),
+		Controller: ctrlconfig.Controller{MaxConcurrentReconciles: o.maxConcurrentReconciles},
 		Metrics: metricsserver.Options{
 			BindAddress: o.metricsAddr,
 			TLSOpts:     []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},

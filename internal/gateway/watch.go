@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/kube"
 )
 
 // Watcher keeps a Gateway's rule table in step with the SubscriptionPolicy and
@@ -59,6 +60,13 @@ func NewWatcher(cfg *rest.Config, g *Gateway, namespace, policyName string) (*Wa
 	c, err := cache.New(cfg, cache.Options{
 		Scheme:            Scheme(),
 		DefaultNamespaces: map[string]cache.Config{namespace: {}},
+		// Each pod holds every tenant of the namespace: keep only what the
+		// gateway reads (SlimTenantUsage); the policy loses managedFields and
+		// kubectl's last-applied copy of its spec.
+		DefaultTransform: kube.StripMeta,
+		ByObject: map[client.Object]cache.ByObject{
+			&subv1.TenantUsage{}: {Transform: SlimTenantUsage},
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating informer cache for namespace %s: %w", namespace, err)
@@ -128,7 +136,10 @@ func (w *Watcher) rebuild(ctx context.Context) {
 		return
 	}
 	var list subv1.TenantUsageList
-	if err := w.cache.List(ctx, &list, client.InNamespace(w.Namespace)); err != nil {
+	// No deep copy: a rebuild would otherwise copy every tenant of the
+	// namespace on every change. The table only reads the objects, and the
+	// informer replaces cached objects rather than changing them.
+	if err := w.cache.List(ctx, &list, client.InNamespace(w.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		log.Error("listing TenantUsage from the cache; keeping the last rule table", "error", err)
 		return
 	}

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -180,6 +181,25 @@ func TestLiveUpdates(t *testing.T) {
 	must(t, c.Update(ctx, &tu))
 	waitFor(t, 10*time.Second, "tier change enforced", func() bool { return call(starter, analytics) == 200 })
 	t.Logf("tenant tier change -> enforced in %v", time.Since(start))
+
+	// The cache keeps a slim copy (SlimTenantUsage): a nine-metric status,
+	// annotations and labels on the object change nothing in the decision,
+	// and a later tier change is still seen.
+	must(t, c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "panaderia-san-pablo"}, &tu))
+	full := fullTenant(tu.Spec.TenantID, tu.Spec.Tier)
+	tu.Status = full.Status
+	must(t, c.Status().Update(ctx, &tu))
+	tu.Annotations, tu.Labels = map[string]string{"note": strings.Repeat("x", 4096)}, map[string]string{"team": "a"}
+	must(t, c.Update(ctx, &tu))
+	if got := call(starter, analytics); got != 200 {
+		t.Fatalf("professional tenant with a full status: %d, want 200", got)
+	}
+	tu.Spec.Tier = "starter"
+	must(t, c.Update(ctx, &tu))
+	waitFor(t, 10*time.Second, "tier change after the status write enforced", func() bool { return call(starter, analytics) == 402 })
+	tu.Spec.Tier = "professional"
+	must(t, c.Update(ctx, &tu))
+	waitFor(t, 10*time.Second, "tier change back enforced", func() bool { return call(starter, analytics) == 200 })
 	if got := metricValue(metrics.Generation); got < 21 {
 		t.Errorf("gateway_rule_table_generation = %v", got)
 	}

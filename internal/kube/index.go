@@ -54,15 +54,13 @@ func SetupIndexes(ctx context.Context, idx client.FieldIndexer) error {
 	return nil
 }
 
-// CacheOptions are the manager's cache settings. TenantUsage objects are kept
-// without managedFields: there can be 100,000 of them, nothing in the manager
-// reads their field ownership (status is written with merge patches), and a
-// smaller informer heap means shorter GC pauses on the forecast API's hot path.
-// Gateway objects keep theirs: the gateway manager compares applied fields.
+// CacheOptions are the manager's cache settings. Every cached object is kept
+// without managedFields and kubectl's last-applied annotation (StripMeta):
+// there can be 100,000 TenantUsage objects, nothing in the manager reads
+// either, and a smaller informer heap means less memory and shorter GC pauses
+// on the forecast API's hot path.
 func CacheOptions() cache.Options {
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&subv1.TenantUsage{}: {Transform: cache.TransformStripManagedFields()},
-	}}
+	return cache.Options{DefaultTransform: StripMeta}
 }
 
 // PolicyKey is the namespace/name of the policy a tenant belongs to.

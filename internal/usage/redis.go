@@ -23,6 +23,7 @@ import (
 	neturl "net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -132,6 +133,52 @@ func NewRedisClient(url string) (redis.UniversalClient, error) {
 		return redis.NewClusterClient(opt), nil
 	default:
 		return redis.NewClient(opt.(*redis.Options)), nil
+	}
+}
+
+// ClientTuning overrides connection settings of a REDIS_URL client, whatever
+// its kind; zero fields keep the URL's (or go-redis') values.
+type ClientTuning struct {
+	DialTimeout, ReadTimeout, WriteTimeout, PoolTimeout time.Duration
+	// MaxRetries: -1 disables retries; 0 keeps the default.
+	MaxRetries, PoolSize int
+}
+
+// NewRedisClientTuned is NewRedisClient with t applied: the gateway's counter
+// flushes want short timeouts and no retries on every kind of deployment,
+// Redis Cluster included.
+func NewRedisClientTuned(url string, t ClientTuning) (redis.UniversalClient, error) {
+	opt, err := parseRedisURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL %q: %w", redactURL(url), err)
+	}
+	set := func(dial, read, write, pool *time.Duration, retries, size *int) {
+		for _, f := range []struct {
+			dst *time.Duration
+			v   time.Duration
+		}{{dial, t.DialTimeout}, {read, t.ReadTimeout}, {write, t.WriteTimeout}, {pool, t.PoolTimeout}} {
+			if f.v != 0 {
+				*f.dst = f.v
+			}
+		}
+		if t.MaxRetries != 0 {
+			*retries = t.MaxRetries
+		}
+		if t.PoolSize != 0 {
+			*size = t.PoolSize
+		}
+	}
+	switch o := opt.(type) {
+	case *redis.FailoverOptions:
+		set(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries, &o.PoolSize)
+		return redis.NewFailoverClient(o), nil
+	case *redis.ClusterOptions:
+		set(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries, &o.PoolSize)
+		return redis.NewClusterClient(o), nil
+	default:
+		ro := opt.(*redis.Options)
+		set(&ro.DialTimeout, &ro.ReadTimeout, &ro.WriteTimeout, &ro.PoolTimeout, &ro.MaxRetries, &ro.PoolSize)
+		return redis.NewClient(ro), nil
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -287,4 +288,61 @@ func FuzzCheckKeyPattern(f *testing.F) {
 			t.Errorf("accepted %q gives two tenants the same key %q", pattern, a)
 		}
 	})
+}
+
+// TestNewRedisClientTuned applies the gateway's short timeouts to every kind
+// of REDIS_URL, keeps the URL's other settings, and fails as NewRedisClient.
+func TestNewRedisClientTuned(t *testing.T) {
+	tune := ClientTuning{DialTimeout: 500 * time.Millisecond, ReadTimeout: 400 * time.Millisecond,
+		WriteTimeout: 300 * time.Millisecond, PoolTimeout: 200 * time.Millisecond, MaxRetries: -1, PoolSize: 4}
+	type got struct {
+		dial, read, write, pool time.Duration
+		retries, size           int
+	}
+	want := got{500 * time.Millisecond, 400 * time.Millisecond, 300 * time.Millisecond, 200 * time.Millisecond, -1, 4}
+	for _, url := range []string{
+		"redis://127.0.0.1:6380/2",
+		"redis+sentinel://s1:26379/0?master_name=mymaster",
+		"redis+cluster://n1:7000?addr=n2:7001",
+	} {
+		t.Run(url, func(t *testing.T) {
+			rdb, err := NewRedisClientTuned(url, tune)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = rdb.Close() }()
+			var g got
+			switch c := rdb.(type) {
+			case *redis.Client:
+				o := c.Options()
+				g = got{o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout, o.MaxRetries, o.PoolSize}
+			case *redis.ClusterClient:
+				o := c.Options()
+				g = got{o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout, o.MaxRetries, o.PoolSize}
+				if len(o.Addrs) != 2 {
+					t.Errorf("cluster addresses %v", o.Addrs)
+				}
+			default:
+				t.Fatalf("client type %T", rdb)
+			}
+			// go-redis keeps "no retries" (-1) as 0 once a client is made.
+			if g.retries == 0 {
+				g.retries = -1
+			}
+			if g != want {
+				t.Errorf("options %+v, want %+v", g, want)
+			}
+		})
+	}
+	rdb, err := NewRedisClientTuned("redis://127.0.0.1:6380/0", ClientTuning{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := rdb.(*redis.Client).Options(); o.ReadTimeout != 3*time.Second || o.MaxRetries != 3 {
+		t.Errorf("zero tuning changed the defaults: read %v, retries %d", o.ReadTimeout, o.MaxRetries)
+	}
+	_ = rdb.Close()
+	if _, err := NewRedisClientTuned("redis://:s3cret@h:1/x", tune); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("bad URL: err %v, want an error without the password", err)
+	}
 }

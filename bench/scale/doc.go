@@ -1,0 +1,31 @@
+/*
+Copyright 2026 The subscription-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package scale is the end-to-end scale benchmark of issue #13 (make
+// bench-scale): N TenantUsage objects with realistic nine-metric statuses in
+// envtest, 60 days of history and today's counters in a real Redis (or the
+// harness's three-master Redis Cluster), bin/manager and bin/gateway as
+// processes, one snapshot run, and the figures: run time, run start -> every
+// status fresh, status writes vs changed statuses, both programs' RSS, Redis
+// bytes per history key and API server requests by verb.
+//
+//	N=10000 go test ./bench/scale -run '^$' -bench Scale -benchtime 1x -timeout 60m
+//	N=10000 REDIS_CLUSTER=1 go test ./bench/scale ...
+//	N=100000 ... (documented target; about 15 minutes of fixture building on 2 cores)
+//
+// MANAGER_BIN and GATEWAY_BIN run prebuilt binaries instead of building
+// ./cmd/manager and ./cmd/gateway (before/after comparisons).
+package scale

@@ -1,0 +1,381 @@
+/*
+Copyright 2026 The subscription-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package scale
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/testenv"
+	"github.com/bakery-ia/subscription-operator/internal/usage"
+)
+
+// freshness watches every TenantUsage from the benchmark's own informer,
+// which keeps only the status date and a digest of the status.
+type freshness struct {
+	mu       sync.Mutex
+	today    string
+	fresh    map[string]bool
+	changed  int // status digests that changed since reset
+	lastSeen time.Time
+	allAt    time.Time
+	n        int
+}
+
+const digestAnnotation = "bench/status-digest"
+
+func slimForWatch(in any) (any, error) {
+	tu, ok := in.(*subv1.TenantUsage)
+	if !ok {
+		return in, nil
+	}
+	data, _ := json.Marshal(tu.Status)
+	sum := sha256.Sum256(data)
+	return &subv1.TenantUsage{
+		ObjectMeta: metav1.ObjectMeta{Name: tu.Name, Namespace: tu.Namespace, ResourceVersion: tu.ResourceVersion,
+			Annotations: map[string]string{digestAnnotation: fmt.Sprintf("%x", sum[:8])}},
+		Status: subv1.TenantUsageStatus{LastSnapshotDate: tu.Status.LastSnapshotDate},
+	}, nil
+}
+
+func (f *freshness) reset(today string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.today, f.fresh, f.changed, f.allAt, f.lastSeen = today, map[string]bool{}, 0, time.Time{}, time.Time{}
+}
+
+func (f *freshness) update(oldObj, newObj any) {
+	o, _ := oldObj.(*subv1.TenantUsage)
+	n, _ := newObj.(*subv1.TenantUsage)
+	if o == nil || n == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fresh == nil {
+		return
+	}
+	f.lastSeen = time.Now()
+	if o.Annotations[digestAnnotation] != n.Annotations[digestAnnotation] {
+		f.changed++
+	}
+	if n.Status.LastSnapshotDate == f.today && !f.fresh[n.Name] {
+		f.fresh[n.Name] = true
+		if len(f.fresh) == f.n {
+			f.allAt = time.Now()
+		}
+	}
+}
+
+func (f *freshness) state() (fresh, changed int, allAt, lastSeen time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.fresh), f.changed, f.allAt, f.lastSeen
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}
+
+// BenchmarkScale is one whole day at scale; run it with -benchtime 1x.
+func BenchmarkScale(b *testing.B) {
+	ctrllog.SetLogger(logr.Discard())
+	n := envInt(b, "N", 10000)
+	cluster := os.Getenv("REDIS_CLUSTER") != ""
+	ctx := context.Background()
+	began := time.Now()
+	dir := b.TempDir()
+	managerBin := binary(b, "MANAGER_BIN", "manager", dir)
+	gatewayBin := binary(b, "GATEWAY_BIN", "gateway", dir)
+
+	kube, err := testenv.StartEnvtest()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = kube.Stop() })
+	var redisURL string
+	if cluster {
+		rc, err := testenv.StartRedisCluster(3)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(rc.Close)
+		redisURL = rc.URL
+	} else {
+		r, err := testenv.StartRedis()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(r.Close)
+		redisURL = r.URL
+	}
+	rdb, err := usage.NewRedisClient(redisURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = rdb.Close() })
+
+	zone, err := time.LoadLocation(benchPolicy().Spec.Snapshot.TimeZone)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now().In(zone)
+	if now.Hour() == 23 && now.Minute() >= 50 {
+		b.Fatal("the run would straddle midnight in the policy's zone; start again after 00:00")
+	}
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, zone)
+	todayS, yesterdayS := today.Format(time.DateOnly), today.AddDate(0, 0, -1).Format(time.DateOnly)
+	// The fixture is written as fast as the API server takes it (the
+	// harness client's default 20 QPS would take minutes per 10,000).
+	fast := rest.CopyConfig(kube.Config)
+	fast.QPS, fast.Burst = -1, 1000
+	fc, err := client.New(fast, client.Options{Scheme: kube.Scheme})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := createObjects(ctx, fc, n, yesterdayS, now.Add(-12*time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d TenantUsage objects with statuses created in %v", n, time.Since(began).Round(time.Second))
+	if err := seedRedis(ctx, rdb, n, today); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("Redis history and counters seeded; fixture ready after %v", time.Since(began).Round(time.Second))
+
+	cs, err := kubernetes.NewForConfig(kube.Config)
+	if err != nil {
+		b.Fatal(err)
+	}
+	apiMetrics := func() map[string]*dto {
+		raw, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+		if err != nil {
+			b.Fatalf("API server metrics: %v", err)
+		}
+		fams, err := promText(strings.NewReader(string(raw)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return fams
+	}
+
+	// The benchmark's own watch of every status.
+	watch := &freshness{n: n}
+	wc, err := cache.New(kube.Config, cache.Options{Scheme: testenv.Scheme(),
+		DefaultNamespaces: map[string]cache.Config{ns: {}},
+		ByObject:          map[client.Object]cache.ByObject{&subv1.TenantUsage{}: {Transform: slimForWatch}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	inf, err := wc.GetInformer(ctx, &subv1.TenantUsage{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{UpdateFunc: watch.update}); err != nil {
+		b.Fatal(err)
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	b.Cleanup(stopWatch)
+	go func() { _ = wc.Start(wctx) }()
+	if !wc.WaitForCacheSync(ctx) {
+		b.Fatal("benchmark informer did not sync")
+	}
+
+	// The gateway: RSS once its table holds every tenant.
+	port := func() string {
+		p, err := testenv.FreePort()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return "127.0.0.1:" + strconv.Itoa(p)
+	}
+	gwOps := port()
+	gw := start(b, "gateway", gatewayBin, kube.Kubeconfig, "--namespace="+ns, "--policy=default",
+		"--listen="+port(), "--forward-auth-listen=", "--metrics-listen="+gwOps, "--redis-url="+redisURL,
+		"--upstream=http://127.0.0.1:1", "--log-level=info")
+	gwStart := time.Now()
+	waitFor(b, gw, 5*time.Minute, 200*time.Millisecond, "gateway ready with every tenant", func() bool {
+		return httpOK("http://"+gwOps+"/readyz") && strings.Contains(gw.out.String(), fmt.Sprintf(`"tenants":%d`, n))
+	})
+	gwSync := time.Since(gwStart)
+	time.Sleep(3 * time.Second)
+	gwRSSIdle := gw.rssMB(b)
+
+	// The manager: its first pass over every tenant after start.
+	mgrMetrics, mgrProbe := port(), port()
+	mgr := start(b, "manager", managerBin, kube.Kubeconfig, "--metrics-bind-address="+mgrMetrics,
+		"--health-probe-bind-address="+mgrProbe, "--forecast-api-bind-address="+port(), "--forecast-api-auth=false",
+		"--redis-url="+redisURL, "--leader-elect=false", "--gateway-image=bench/gateway:dev")
+	watch.reset(todayS)
+	before := apiMetrics()
+	mgrStart := time.Now()
+	waitFor(b, mgr, 2*time.Minute, 200*time.Millisecond, "manager ready", func() bool { return httpOK("http://" + mgrProbe + "/readyz") })
+	settled := func(p *process) time.Time { return waitSettled(b, p, ctx, "http://"+mgrMetrics+"/metrics", watch) }
+	firstPass := settled(mgr).Sub(mgrStart)
+	afterStart := apiMetrics()
+	mgrRSSIdle := mgr.rssMB(b)
+
+	// The run: every minute until it has happened, then back to 02:00.
+	watch.reset(todayS)
+	var pol subv1.SubscriptionPolicy
+	if err := kube.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "default"}, &pol); err != nil {
+		b.Fatal(err)
+	}
+	setSchedule := func(s string) {
+		patch := client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"snapshot":{"schedule":"`+s+`"}}}`))
+		if err := kube.Client.Patch(ctx, &pol, patch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	setSchedule("* * * * *")
+	var run *subv1.SnapshotRun
+	waitFor(b, mgr, 3*time.Minute, 100*time.Millisecond, "the snapshot run", func() bool {
+		if err := kube.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "default"}, &pol); err != nil {
+			return false
+		}
+		if r := pol.Status.LastSnapshot; r != nil && r.Date == todayS {
+			run = r
+			return true
+		}
+		return false
+	})
+	setSchedule("0 2 * * *")
+	runStart := run.Time.Add(-time.Duration(run.DurationMillis) * time.Millisecond)
+	waitFor(b, mgr, 30*time.Minute, 200*time.Millisecond, "every status fresh", func() bool {
+		fresh, _, _, _ := watch.state()
+		return fresh == n
+	})
+	_, _, allAt, _ := watch.state()
+	settled(mgr)
+	_, changed, _, _ := watch.state()
+	afterRun := apiMetrics()
+	mgrRSS := mgr.rssMB(b)
+	time.Sleep(3 * time.Second)
+	gwRSS := gw.rssMB(b)
+	histB, err := historyBytes(ctx, rdb, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	redisKind := "redis-server"
+	if cluster {
+		redisKind = "Redis Cluster (3 masters)"
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	p := func(format string, a ...any) { _, _ = fmt.Fprintf(tw, format+"\n", a...) }
+	p("scale benchmark\t%d tenants x %d metrics, %s, envtest\t", n, len(metrics), redisKind)
+	p("gateway: caches synced, table holds every tenant\t%v\t", gwSync.Round(100*time.Millisecond))
+	p("gateway RSS before the run\t%.1f MB\t", gwRSSIdle)
+	p("gateway RSS after the run\t%.1f MB\t", gwRSS)
+	p("manager: start -> first pass settled\t%v\t", firstPass.Round(100*time.Millisecond))
+	p("manager: status writes of the first pass\t%.0f\t", statusWrites(afterStart)-statusWrites(before))
+	p("manager RSS before the run\t%.1f MB\t", mgrRSSIdle)
+	p("snapshot run (%d tenants, %d succeeded)\t%v\t", run.Tenants, run.Succeeded, time.Duration(run.DurationMillis)*time.Millisecond)
+	p("run start -> every TenantUsage status fresh\t%v\t", allAt.Sub(runStart).Round(100*time.Millisecond))
+	p("status writes per run\t%.0f\t", statusWrites(afterRun)-statusWrites(afterStart))
+	p("tenants whose status changed\t%d\t", changed)
+	p("manager RSS after the run\t%.1f MB\t", mgrRSS)
+	p("Redis history per tenant-metric (MEMORY USAGE)\t%.0f B\t", histB)
+	for _, phase := range []struct {
+		name     string
+		from, to map[string]*dto
+	}{{"first pass", before, afterStart}, {"run", afterStart, afterRun}} {
+		p("API server requests, %s, by verb (all resources)\t%s\t", phase.name, verbs(phase.from, phase.to))
+	}
+	_ = tw.Flush()
+	b.ReportMetric(float64(run.DurationMillis)/1000, "run-s")
+	b.ReportMetric(allAt.Sub(runStart).Seconds(), "fresh-s")
+	b.ReportMetric(gwRSS, "gateway-MB")
+	b.ReportMetric(mgrRSS, "manager-MB")
+	b.ReportMetric(histB, "history-B/key")
+}
+
+// statusWrites counts TenantUsage status writes (PATCH and PUT) the API server served.
+func statusWrites(f map[string]*dto) float64 {
+	var total float64
+	for _, verb := range []string{"PATCH", "PUT", "APPLY"} {
+		total += sum(f, "apiserver_request_total", map[string]string{"resource": "tenantusages", "subresource": "status", "verb": verb})
+	}
+	return total
+}
+
+// verbs is the per-verb request count between two scrapes.
+func verbs(from, to map[string]*dto) string {
+	a := byLabel(from, "apiserver_request_total", "verb", nil)
+	z := byLabel(to, "apiserver_request_total", "verb", nil)
+	var parts []string
+	for v, c := range z {
+		if d := c - a[v]; d > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f", v, d))
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+// waitSettled waits until the manager's work queues are empty and no status
+// has changed for three seconds, and returns when the last change was seen.
+func waitSettled(b *testing.B, p *process, ctx context.Context, metricsURL string, w *freshness) time.Time {
+	quiet := time.Now()
+	waitFor(b, p, 30*time.Minute, 500*time.Millisecond, "manager settled", func() bool {
+		fams, err := scrape(ctx, metricsURL)
+		if err != nil {
+			return false
+		}
+		if sum(fams, "workqueue_depth", nil)+sum(fams, "controller_runtime_active_workers", nil) > 0 {
+			quiet = time.Now()
+			return false
+		}
+		_, _, _, last := w.state()
+		if last.After(quiet) {
+			quiet = last
+		}
+		return time.Since(quiet) > 3*time.Second
+	})
+	_, _, _, last := w.state()
+	if last.IsZero() {
+		return quiet
+	}
+	return last
+}

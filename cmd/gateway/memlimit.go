@@ -1,0 +1,44 @@
+/*
+Copyright 2026 The subscription-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+)
+
+// cgroupMemoryMax is the container's memory limit under cgroup v2.
+const cgroupMemoryMax = "/sys/fs/cgroup/memory.max"
+
+// softMemoryLimit is 3/4 of the cgroup memory limit in file, or 0 when there
+// is none (no file, "max", unreadable). With GOGC at 400 the heap may grow to
+// five times what is live; after the initial list of every TenantUsage that
+// is mostly garbage, and without a soft limit all pods of a large namespace
+// would reach their container limit together. The quarter left is for
+// goroutine stacks, the binary and what the runtime has not returned yet.
+func softMemoryLimit(file string) int64 {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil || v <= 0 {
+		return 0
+	}
+	return v / 4 * 3
+}
