@@ -110,16 +110,22 @@ func envOr(k, def string) string {
 	return def
 }
 
-func run(f flags) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+// newLogger sets up JSON logging at level for slog and controller-runtime.
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
 	}
-	handler := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	handler := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})
 	log := slog.New(handler)
 	slog.SetDefault(log)
 	ctrllog.SetLogger(logr.FromSlogHandler(handler))
+	return log, nil
+}
 
+// tuneGC sets the collector for a small live heap and many small requests,
+// unless GOGC or GOMEMLIMIT say otherwise.
+func tuneGC(log *slog.Logger) {
 	if os.Getenv("GOGC") == "" {
 		// The live heap is small (rule tables, pools) while every request
 		// allocates a little: collect less often. GOGC/GOMEMLIMIT override.
@@ -131,6 +137,31 @@ func run(f flags) error {
 			log.Debug("soft memory limit from the container's", "bytes", limit)
 		}
 	}
+}
+
+// clusterAccess is the API server config (nil with --policy-file) and where
+// the gateway reads Secrets from (files with --policy-file).
+func clusterAccess(f flags) (*rest.Config, gateway.SecretReader, error) {
+	if f.policyFile != "" {
+		return nil, fileSecretReader(f.secretsDir), nil
+	}
+	cfg, err := config.GetConfig()
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	secrets, err := newSecretReader(cfg, f.namespace)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, secrets, nil
+}
+
+func run(f flags) error {
+	log, err := newLogger(f.logLevel)
+	if err != nil {
+		return err
+	}
+	tuneGC(log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -156,19 +187,9 @@ func run(f flags) error {
 	counter := gateway.NewCounter(gateway.CounterOptions{Redis: rdb, FlushInterval: f.flushInterval,
 		Dropped: metrics.Dropped, Logger: log, Clock: clk})
 
-	var (
-		cfg     *rest.Config
-		secrets gateway.SecretReader
-	)
-	if f.policyFile != "" {
-		secrets = fileSecretReader(f.secretsDir)
-	} else {
-		if cfg, err = config.GetConfig(); err != nil {
-			return fmt.Errorf("kubeconfig: %w", err)
-		}
-		if secrets, err = newSecretReader(cfg, f.namespace); err != nil {
-			return err
-		}
+	cfg, secrets, err := clusterAccess(f)
+	if err != nil {
+		return err
 	}
 	page := gateway.UsagePageOptions{Path: f.usagePagePath, Disabled: f.usagePagePath == ""}
 	if c, ok := rdb.(redis.UniversalClient); ok {
