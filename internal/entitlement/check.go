@@ -73,9 +73,5 @@ func (v *View) CheckAmount(metric string, amount int64) (Check, error) {
 			}
 		}
 	}
-	if v.Suspended {
-		r := ReasonSuspended
-		c.Allowed, c.Reason, c.UpgradeOffer, c.RequiredTier = false, &r, nil, ""
-	}
 	return c, nil
 }

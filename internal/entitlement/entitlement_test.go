@@ -82,8 +82,15 @@ func TestEvaluateFeatures(t *testing.T) {
 		{name: "a tier the policy lacks is the lowest", tenant: entitlement.Tenant{ID: "a", Tier: "gold"}, tier: "starter", declared: "gold",
 			want:        []string{"analytics=false/tier_insufficient", "bulk-export=false/tier_insufficient"},
 			offerTitles: []string{"Unlock Advanced Analytics", "Export everything at once"}},
-		{name: "suspended wins over everything", tenant: entitlement.Tenant{ID: "a", Tier: "enterprise", Suspended: true}, tier: "enterprise",
-			want: []string{"analytics=false/suspended", "bulk-export=false/suspended"}},
+		{name: "suspended enterprise keeps enterprise access", tenant: entitlement.Tenant{ID: "a", Tier: "enterprise", SnapshotsSuspended: true}, tier: "enterprise",
+			want: []string{"analytics=true/", "bulk-export=true/"}},
+		{name: "suspended starter is denied as a starter, not as suspended", tenant: entitlement.Tenant{ID: "a", Tier: "starter", SnapshotsSuspended: true}, tier: "starter",
+			want:        []string{"analytics=false/tier_insufficient", "bulk-export=false/tier_insufficient"},
+			offerTitles: []string{"Unlock Advanced Analytics", "Export everything at once"}},
+		{name: "suspended with the day's calls spent is quota_exhausted", tenant: entitlement.Tenant{ID: "a", Tier: "professional", SnapshotsSuspended: true}, tier: "professional",
+			counters:    map[string]int64{"api_calls": 10000},
+			want:        []string{"analytics=false/quota_exhausted", "bulk-export=false/tier_insufficient"},
+			offerTitles: []string{"Export everything at once"}},
 		{name: "daily api_calls spent", tenant: entitlement.Tenant{ID: "a", Tier: "professional"}, tier: "professional",
 			counters:    map[string]int64{"api_calls": 10000},
 			want:        []string{"analytics=false/quota_exhausted", "bulk-export=false/tier_insufficient"},
@@ -221,12 +228,14 @@ func TestChecks(t *testing.T) {
 		{name: "feature allowed", tenant: entitlement.Tenant{Tier: "professional"}, feature: "analytics", allowed: true, required: "professional"},
 		{name: "feature denied", tenant: entitlement.Tenant{Tier: "starter"}, feature: "analytics", reason: "tier_insufficient", required: "professional"},
 		{name: "unknown feature", tenant: entitlement.Tenant{Tier: "enterprise"}, feature: "teleport", reason: "unknown_feature"},
-		{name: "suspended feature", tenant: entitlement.Tenant{Tier: "enterprise", Suspended: true}, feature: "analytics", reason: "suspended", required: "professional"},
+		{name: "suspended feature is allowed as unsuspended", tenant: entitlement.Tenant{Tier: "enterprise", SnapshotsSuspended: true}, feature: "analytics", allowed: true, required: "professional"},
+		{name: "suspended starter feature is tier_insufficient", tenant: entitlement.Tenant{Tier: "starter", SnapshotsSuspended: true}, feature: "analytics", reason: "tier_insufficient", required: "professional"},
 		{name: "amount fits exactly", tenant: entitlement.Tenant{Tier: "starter"}, metric: "products", amount: 40, allowed: true, remaining: ptr(int64(0))},
 		{name: "amount one too many", tenant: entitlement.Tenant{Tier: "starter"}, metric: "products", amount: 41, reason: "quota_exhausted", remaining: ptr(int64(-1)), required: "professional"},
 		{name: "amount 0 asks whether anything is left", tenant: entitlement.Tenant{Tier: "starter"}, metric: "products", amount: 0, allowed: true, remaining: ptr(int64(40))},
 		{name: "unlimited", tenant: entitlement.Tenant{Tier: "enterprise"}, metric: "products", amount: entitlement.MaxAmount, allowed: true},
-		{name: "suspended metric", tenant: entitlement.Tenant{Tier: "enterprise", Suspended: true}, metric: "products", amount: 1, reason: "suspended"},
+		{name: "suspended metric is allowed as unsuspended", tenant: entitlement.Tenant{Tier: "enterprise", SnapshotsSuspended: true}, metric: "products", amount: 1, allowed: true},
+		{name: "suspended metric over the limit is quota_exhausted", tenant: entitlement.Tenant{Tier: "starter", SnapshotsSuspended: true}, metric: "products", amount: 41, reason: "quota_exhausted", remaining: ptr(int64(-1)), required: "professional"},
 		{name: "daily calls: the gateway's rule", tenant: entitlement.Tenant{Tier: "starter"}, metric: "api_calls", amount: 300, allowed: true, remaining: ptr(int64(0))},
 		{name: "daily calls: one more than left", tenant: entitlement.Tenant{Tier: "starter"}, metric: "api_calls", amount: 301, reason: "quota_exhausted", remaining: ptr(int64(-1)), required: "professional"},
 		{name: "unknown metric", tenant: entitlement.Tenant{Tier: "starter"}, metric: "bread", amount: 1, err: true},
@@ -252,10 +261,50 @@ func TestChecks(t *testing.T) {
 				js, _ := json.Marshal(c)
 				t.Errorf("got %s", js)
 			}
-			if (c.UpgradeOffer != nil) != (tc.required != "" && !c.Allowed && tc.reason != "suspended") {
+			if (c.UpgradeOffer != nil) != (tc.required != "" && !c.Allowed) {
 				t.Errorf("offer %v", c.UpgradeOffer)
 			}
 		})
+	}
+}
+
+// TestSuspendDeniesNothing: spec.suspend pauses snapshots, not service (the
+// gateway does not deny a suspended tenant), so a suspended tenant's answers
+// equal the unsuspended one's, bar the snapshots_suspended flag.
+func TestSuspendDeniesNothing(t *testing.T) {
+	s := spec(t)
+	for _, tier := range []string{"starter", "professional", "enterprise", "gold"} {
+		for _, counters := range []map[string]int64{nil, {"api_calls": 299}, {"api_calls": 10000}} {
+			eval := func(suspended bool) *entitlement.View {
+				v := entitlement.Evaluate(entitlement.Input{Spec: s, Tenant: entitlement.Tenant{ID: "a", Tier: tier, SnapshotsSuspended: suspended},
+					Status: status(10, subv1.UsageSafe, nil, nil), Counters: counters, Now: now})
+				return &v
+			}
+			on, off := eval(true), eval(false)
+			if !on.SnapshotsSuspended || off.SnapshotsSuspended {
+				t.Fatalf("%s: snapshots_suspended %v/%v", tier, on.SnapshotsSuspended, off.SnapshotsSuspended)
+			}
+			on.SnapshotsSuspended = false
+			a, _ := json.Marshal(on)
+			b, _ := json.Marshal(off)
+			if string(a) != string(b) {
+				t.Errorf("%s %v: suspended view differs\n%s\n%s", tier, counters, a, b)
+			}
+			for _, f := range []string{"analytics", "bulk-export", "teleport"} {
+				if ca, cb := on.CheckFeature(f), off.CheckFeature(f); ca.Allowed != cb.Allowed || reason(ca.Reason) != reason(cb.Reason) {
+					t.Errorf("%s %v %s: check %v/%s, unsuspended %v/%s", tier, counters, f, ca.Allowed, reason(ca.Reason), cb.Allowed, reason(cb.Reason))
+				}
+			}
+			for _, m := range []string{"products", "api_calls"} {
+				for _, amount := range []int64{0, 1, 41, 301, entitlement.MaxAmount} {
+					ca, errA := on.CheckAmount(m, amount)
+					cb, errB := off.CheckAmount(m, amount)
+					if errA != nil || errB != nil || ca.Allowed != cb.Allowed || reason(ca.Reason) != reason(cb.Reason) || !eqp(ca.RemainingAfter, cb.RemainingAfter) {
+						t.Errorf("%s %v %s %d: check %+v (%v), unsuspended %+v (%v)", tier, counters, m, amount, ca, errA, cb, errB)
+					}
+				}
+			}
+		}
 	}
 }
 

@@ -43,7 +43,6 @@ type Reason string
 const (
 	ReasonTierInsufficient Reason = "tier_insufficient"
 	ReasonQuotaExhausted   Reason = "quota_exhausted"
-	ReasonSuspended        Reason = "suspended"
 	ReasonUnknownFeature   Reason = "unknown_feature"
 )
 
@@ -53,15 +52,17 @@ type Tenant struct {
 	// Tier is the tier the tenant declares (spec.tier). A tier the policy
 	// lacks is treated as the lowest tier, as the gateway does.
 	Tier string
-	// Suspended is spec.suspend: every feature and every check is denied.
-	Suspended bool
+	// SnapshotsSuspended is spec.suspend: snapshots stop, so the forecast
+	// is frozen, but access is unchanged (the gateway does not deny a
+	// suspended tenant, and this answer must equal what it enforces).
+	SnapshotsSuspended bool
 	// Overrides are spec.limitOverrides.
 	Overrides map[string]int64
 }
 
 // TenantOf reads a TenantUsage's spec.
 func TenantOf(tu *subv1.TenantUsage) Tenant {
-	return Tenant{ID: tu.Spec.TenantID, Tier: tu.Spec.Tier, Suspended: tu.Spec.Suspend, Overrides: tu.Spec.LimitOverrides}
+	return Tenant{ID: tu.Spec.TenantID, Tier: tu.Spec.Tier, SnapshotsSuspended: tu.Spec.Suspend, Overrides: tu.Spec.LimitOverrides}
 }
 
 // Input is everything Evaluate reads.
@@ -89,7 +90,9 @@ type View struct {
 	// differs (a tier the policy lacks), else omitted.
 	Tier         string `json:"tier"`
 	DeclaredTier string `json:"declared_tier,omitempty"`
-	Suspended    bool   `json:"suspended"`
+	// SnapshotsSuspended is spec.suspend: the figures are the last
+	// snapshot's (frozen forecast); it denies nothing.
+	SnapshotsSuspended bool `json:"snapshots_suspended"`
 	// Language of the offers' texts.
 	Language string `json:"language"`
 	// EvaluatedAt (RFC 3339) is not in the JSON: the body, and so its ETag,
@@ -151,7 +154,7 @@ func Evaluate(in Input) View {
 		lang = policy.FallbackLanguage
 	}
 	v := View{
-		TenantID: in.Tenant.ID, Tier: tier.Name, Suspended: in.Tenant.Suspended,
+		TenantID: in.Tenant.ID, Tier: tier.Name, SnapshotsSuspended: in.Tenant.SnapshotsSuspended,
 		Language: lang, EvaluatedAt: in.Now.UTC().Format(time.RFC3339),
 		Features: make([]Feature, 0, len(spec.Features)),
 		Metrics:  make([]Metric, 0, len(spec.Metrics)),
@@ -263,8 +266,6 @@ func (v *View) feature(spec *policy.Spec, f *policy.Feature, lang string) Featur
 		out.HasAccess, out.Reason = false, &r
 	}
 	switch {
-	case v.Suspended:
-		deny(ReasonSuspended)
 	case v.rank < f.MinRank:
 		deny(ReasonTierInsufficient)
 		o := FeatureOffer(spec, f, spec.Tiers[v.rank], lang)

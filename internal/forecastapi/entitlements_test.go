@@ -254,12 +254,27 @@ var _ = Describe("entitlements", Ordered, func() {
 		Expect(*a.Reason).To(Equal(entitlement.ReasonQuotaExhausted))
 	})
 
-	It("answers suspended, unknown tiers and yesterday's counters", func() {
+	It("answers suspended (as unsuspended), unknown tiers and yesterday's counters", func() {
+		// spec.suspend pauses snapshots, not service: the suspended enterprise
+		// tenant has what its unsuspended twin ent-top has, in GET and in
+		// POST check alike (the gateway does not deny it either).
 		v := decodeView(get(entitlementsURL(open, "tenant_id=ent-asleep"), ""))
-		Expect(v.Suspended).To(BeTrue())
-		for _, f := range v.Features {
-			Expect(f.HasAccess).To(BeFalse())
-			Expect(*f.Reason).To(Equal(entitlement.ReasonSuspended))
+		twin := decodeView(get(entitlementsURL(open, "tenant_id=ent-top"), ""))
+		Expect(v.SnapshotsSuspended).To(BeTrue())
+		Expect(twin.SnapshotsSuspended).To(BeFalse())
+		Expect(v.Features).NotTo(BeEmpty())
+		for i, f := range v.Features {
+			Expect(f.HasAccess).To(Equal(twin.Features[i].HasAccess), f.Feature)
+			Expect(f.Reason).To(Equal(twin.Features[i].Reason), f.Feature)
+			var c struct {
+				Allowed bool    `json:"allowed"`
+				Reason  *string `json:"reason"`
+			}
+			r := do(http.MethodPost, open+forecastapi.PathEntitlementCheck, "", `{"tenant_id":"ent-asleep","feature":"`+f.Feature+`"}`)
+			Expect(r.status).To(Equal(http.StatusOK), string(r.body))
+			Expect(json.Unmarshal(r.body, &c)).To(Succeed())
+			Expect(c.Allowed).To(Equal(f.HasAccess), f.Feature)
+			Expect(c.Reason == nil).To(Equal(f.Reason == nil), f.Feature)
 		}
 		v = decodeView(get(entitlementsURL(open, "tenant_id=ent-gold"), ""))
 		Expect(v.Tier).To(Equal("starter"))
@@ -304,7 +319,8 @@ var _ = Describe("entitlements", Ordered, func() {
 		Entry("feature included", `{"tenant_id":"ent-top","feature":"analytics"}`, true, "", nil),
 		Entry("feature above the tier", `{"tenant_id":"ent-starter","feature":"analytics"}`, false, "tier_insufficient", nil),
 		Entry("unknown feature", `{"tenant_id":"ent-starter","feature":"teleport"}`, false, "unknown_feature", nil),
-		Entry("suspended", `{"tenant_id":"ent-asleep","feature":"analytics"}`, false, "suspended", nil),
+		Entry("suspended: snapshots paused, access kept", `{"tenant_id":"ent-asleep","feature":"analytics"}`, true, "", nil),
+		Entry("suspended: a metric as unsuspended", `{"tenant_id":"ent-asleep","metric":"products","amount":1000000}`, true, "", nil),
 		Entry("5 products fit exactly", `{"tenant_id":"ent-starter","metric":"products","amount":5}`, true, "", ptr.To[int64](0)),
 		Entry("6 products do not", `{"tenant_id":"ent-starter","metric":"products","amount":6}`, false, "quota_exhausted", ptr.To[int64](-1)),
 		Entry("amount defaults to 1", `{"tenant_id":"ent-starter","metric":"products"}`, true, "", ptr.To[int64](4)),

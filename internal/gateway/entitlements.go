@@ -132,7 +132,7 @@ func (g *Gateway) selfView(st *state, tenant, accept string) entitlement.View {
 		Now: g.clock.Now(), Lang: st.r.neg.Language(accept),
 	}
 	if known {
-		in.Tenant = entitlement.Tenant{ID: tenant, Tier: tn.DeclaredTier, Suspended: tn.Suspended, Overrides: tn.Overrides}
+		in.Tenant = entitlement.Tenant{ID: tenant, Tier: tn.DeclaredTier, SnapshotsSuspended: tn.Suspended, Overrides: tn.Overrides}
 		in.Status = tn.Forecast
 	}
 	for _, m := range st.table.Metrics {

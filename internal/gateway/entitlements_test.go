@@ -194,7 +194,7 @@ func TestSelfEntitlementsPathAndHeaderIdentity(t *testing.T) {
 		tenants: func() []subv1.TenantUsage {
 			ts := fixtureTenants()
 			for i := range ts {
-				if ts[i].Spec.TenantID == enterprise {
+				if ts[i].Spec.TenantID == enterprise || ts[i].Spec.TenantID == starter {
 					ts[i].Spec.Suspend = true
 				}
 			}
@@ -202,8 +202,18 @@ func TestSelfEntitlementsPathAndHeaderIdentity(t *testing.T) {
 		}(),
 	})
 	v = selfView(t, do(t, http.MethodGet, hdr.proxy.URL+gateway.PathEntitlements, "X-Tenant-ID", enterprise, "Authorization", "Bearer "+tokenFor(t, starter)))
-	if v.TenantID != enterprise || !v.Suspended || v.Features[0].HasAccess || *v.Features[0].Reason != entitlement.ReasonSuspended {
+	if v.TenantID != enterprise || !v.SnapshotsSuspended || !v.Features[0].HasAccess || v.Features[0].Reason != nil {
 		t.Fatalf("trusted header: %+v", v)
+	}
+	// spec.suspend pauses snapshots, not service: for a suspended tenant the
+	// self endpoint says what Decide does on the gated route.
+	for _, tenant := range []string{enterprise, starter} {
+		v := selfView(t, do(t, http.MethodGet, hdr.proxy.URL+gateway.PathEntitlements+"?feature=analytics", "X-Tenant-ID", tenant))
+		r := do(t, http.MethodGet, hdr.proxy.URL+analytics, "X-Tenant-ID", tenant)
+		if !v.SnapshotsSuspended || len(v.Features) != 1 || v.Features[0].HasAccess != (r.status == http.StatusOK) ||
+			(r.status != http.StatusOK && r.status != http.StatusPaymentRequired) {
+			t.Fatalf("suspended %s: self says %+v, the gated route answers %d", tenant, v.Features, r.status)
+		}
 	}
 	if r := do(t, http.MethodGet, hdr.proxy.URL+gateway.PathEntitlements+"/"+starter, "X-Tenant-ID", enterprise); r.status != http.StatusNotFound {
 		t.Fatalf("path form with header identity: %d", r.status)

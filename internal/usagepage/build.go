@@ -48,12 +48,16 @@ func Build(in Input) *Page {
 	tier := spec.Tiers[rank]
 	p := &Page{
 		Lang: in.Lang, TenantID: tu.Spec.TenantID, Tier: tier.DisplayName, TierName: tier.Name,
-		Suspended: tu.Spec.Suspend,
-		Metrics:   make([]Metric, 0, len(tu.Status.Metrics)),
-		Features:  make([]Feature, 0, len(spec.Features)),
+		SnapshotsPaused: tu.Spec.Suspend,
+		Metrics:         make([]Metric, 0, len(tu.Status.Metrics)),
+		Features:        make([]Feature, 0, len(spec.Features)),
 	}
 	if tu.Status.ForecastedAt != nil {
 		p.ForecastDate = tu.Status.ForecastedAt.In(spec.Location).Format(time.DateOnly)
+	}
+	p.FiguresDate = tu.Status.LastSnapshotDate
+	if p.FiguresDate == "" {
+		p.FiguresDate = p.ForecastDate
 	}
 	today, todayErr := time.Parse(time.DateOnly, in.Today)
 	for i := range tu.Status.Metrics {

@@ -50,9 +50,15 @@ type Page struct {
 	TierName string
 	// ForecastDate is the date of the forecast shown ("" when none ran yet).
 	ForecastDate string
-	Suspended    bool
-	Metrics      []Metric
-	Features     []Feature
+	// SnapshotsPaused is spec.suspend: snapshots stop, service does not (the
+	// gateway does not deny a suspended tenant), so the page says the figures
+	// are as of FiguresDate rather than that the account is suspended.
+	SnapshotsPaused bool
+	// FiguresDate is the last snapshot's date, else the forecast's ("" when
+	// neither is known).
+	FiguresDate string
+	Metrics     []Metric
+	Features    []Feature
 }
 
 // Metric is one metric's row.
@@ -131,7 +137,7 @@ func SetHeaders(h http.Header) {
 // with reflect's FieldByNameFunc, which was the largest cost of a render.
 type pageView struct {
 	Lang, TenantID, Tier, TierName, Generated string
-	Suspended                                 bool
+	Paused                                    string
 	T                                         *texts
 	Metrics                                   []metricView
 	Features                                  []featureView
@@ -156,10 +162,16 @@ var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // Render writes the page.
 func Render(w io.Writer, p *Page) error {
 	t := textsFor(p.Lang)
-	v := pageView{Lang: p.Lang, TenantID: p.TenantID, Tier: p.Tier, TierName: p.TierName, Suspended: p.Suspended,
+	v := pageView{Lang: p.Lang, TenantID: p.TenantID, Tier: p.Tier, TierName: p.TierName,
 		T: t, Metrics: make([]metricView, len(p.Metrics)), Features: make([]featureView, len(p.Features))}
 	if p.ForecastDate != "" {
 		v.Generated = fmt.Sprintf(t.Generated, p.ForecastDate)
+	}
+	if p.SnapshotsPaused {
+		v.Paused = t.PausedNoDate
+		if p.FiguresDate != "" {
+			v.Paused = fmt.Sprintf(t.Paused, p.FiguresDate)
+		}
 	}
 	for i := range p.Metrics {
 		v.Metrics[i] = viewMetric(&p.Metrics[i], t)

@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -126,6 +127,58 @@ func TestPageGolden(t *testing.T) {
 		t.Run(lang, func(t *testing.T) {
 			golden.Assert(t, "page_"+lang+".html", render(t, lang, 3))
 		})
+	}
+}
+
+// spec.suspend pauses snapshots, not service: the page says the figures are
+// as of the last snapshot (else the forecast), never that the account is
+// suspended, and its features are the unsuspended page's.
+func TestSnapshotsPausedGolden(t *testing.T) {
+	for _, lang := range usagepage.Languages {
+		t.Run(lang, func(t *testing.T) {
+			tu := tenant(3)
+			tu.Spec.Suspend, tu.Status.LastSnapshotDate = true, "2026-11-28"
+			p := usagepage.Build(usagepage.Input{Spec: spec(t), Tenant: tu, Trend: trend(tu), Today: today, Lang: lang})
+			tu.Spec.Suspend = false
+			awake := usagepage.Build(usagepage.Input{Spec: spec(t), Tenant: tu, Trend: trend(tu), Today: today, Lang: lang})
+			if !reflect.DeepEqual(p.Features, awake.Features) {
+				t.Fatalf("features differ when suspended:\n%+v\n%+v", p.Features, awake.Features)
+			}
+			var b bytes.Buffer
+			if err := usagepage.Render(&b, p); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(strings.ToLower(b.String()), "suspend") {
+				t.Error("the page says suspended")
+			}
+			golden.Assert(t, "page_paused_"+lang+".html", b.Bytes())
+		})
+	}
+}
+
+func TestSnapshotsPausedDate(t *testing.T) {
+	for _, tc := range []struct{ last, want string }{
+		{"2026-11-28", "Usage snapshots are paused for this account; figures are from 2026-11-28."},
+		{"", "Usage snapshots are paused for this account; figures are from 2026-12-02."}, // the forecast's date
+	} {
+		tu := tenant(2)
+		tu.Spec.Suspend, tu.Status.LastSnapshotDate = true, tc.last
+		var b bytes.Buffer
+		if err := usagepage.Render(&b, usagepage.Build(usagepage.Input{Spec: spec(t), Tenant: tu, Today: today, Lang: "en"})); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tc.want) {
+			t.Errorf("last %q: no %q", tc.last, tc.want)
+		}
+	}
+	tu := tenant(2)
+	tu.Spec.Suspend, tu.Status.ForecastedAt = true, nil
+	var b bytes.Buffer
+	if err := usagepage.Render(&b, usagepage.Build(usagepage.Input{Spec: spec(t), Tenant: tu, Today: today, Lang: "eu"})); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), ">Kontu honen erabilera-argazkiak etenda daude.<") {
+		t.Errorf("no date: %s", b.String())
 	}
 }
 

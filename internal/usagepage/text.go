@@ -36,7 +36,7 @@ type texts struct {
 	// Operator list.
 	Tenants, Tenant, Namespace, Tier, DaysLeftHead, Worst, Filter, All string
 	NoTenants, Apply, Open                                             string
-	Generated, Suspended                                               string
+	Generated, Paused, PausedNoDate                                    string
 }
 
 // Translations: repeated words are words, not constants, and Spanish is not misspelt English.
@@ -54,7 +54,9 @@ var allTexts = map[string]*texts{
 		Statuses: map[string]string{"safe": "Safe", "warning": "Warning", "critical": "Critical", "unlimited": "Unlimited"},
 		Tenants:  "Tenants", Tenant: "Tenant", Namespace: "Namespace", Tier: "Plan", DaysLeftHead: "Days left",
 		Worst: "Closest limit", Filter: "Filter", All: "All", NoTenants: "No tenant matches.", Apply: "Apply",
-		Open: "Open", Generated: "Forecast of %s", Suspended: "This account is suspended.",
+		Open: "Open", Generated: "Forecast of %s",
+		Paused:       "Usage snapshots are paused for this account; figures are from %s.",
+		PausedNoDate: "Usage snapshots are paused for this account.",
 	},
 	"es": {
 		Title: "Consumo", Plan: "Plan", Metrics: "Consumo por métrica", Features: "Funciones",
@@ -67,7 +69,9 @@ var allTexts = map[string]*texts{
 		Statuses: map[string]string{"safe": "Seguro", "warning": "Aviso", "critical": "Crítico", "unlimited": "Ilimitado"},
 		Tenants:  "Clientes", Tenant: "Cliente", Namespace: "Espacio de nombres", Tier: "Plan", DaysLeftHead: "Días restantes",
 		Worst: "Límite más cercano", Filter: "Filtrar", All: "Todos", NoTenants: "Ningún cliente coincide.", Apply: "Aplicar",
-		Open: "Abrir", Generated: "Previsión del %s", Suspended: "Esta cuenta está suspendida.",
+		Open: "Abrir", Generated: "Previsión del %s",
+		Paused:       "Las instantáneas de uso de esta cuenta están en pausa; las cifras son del %s.",
+		PausedNoDate: "Las instantáneas de uso de esta cuenta están en pausa.",
 	},
 	"eu": {
 		Title: "Kontsumoa", Plan: "Plana", Metrics: "Kontsumoa neurriz neurri", Features: "Funtzioak",
@@ -80,7 +84,9 @@ var allTexts = map[string]*texts{
 		Statuses: map[string]string{"safe": "Segurua", "warning": "Abisua", "critical": "Kritikoa", "unlimited": "Mugagabea"},
 		Tenants:  "Bezeroak", Tenant: "Bezeroa", Namespace: "Izen-espazioa", Tier: "Plana", DaysLeftHead: "Falta diren egunak",
 		Worst: "Muga hurbilena", Filter: "Iragazi", All: "Denak", NoTenants: "Ez dago bat datorren bezerorik.", Apply: "Aplikatu",
-		Open: "Ireki", Generated: "%s eguneko aurreikuspena", Suspended: "Kontu hau etenda dago.",
+		Open: "Ireki", Generated: "%s eguneko aurreikuspena",
+		Paused:       "Kontu honen erabilera-argazkiak etenda daude; zifrak %s egunekoak dira.",
+		PausedNoDate: "Kontu honen erabilera-argazkiak etenda daude.",
 	},
 }
 

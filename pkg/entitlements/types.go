@@ -37,19 +37,20 @@ import "encoding/json"
 const (
 	ReasonTierInsufficient = "tier_insufficient"
 	ReasonQuotaExhausted   = "quota_exhausted"
-	ReasonSuspended        = "suspended"
 	ReasonUnknownFeature   = "unknown_feature"
 )
 
 // Entitlements is a tenant's answer (docs/api.md, "Entitlements").
 type Entitlements struct {
-	TenantID     string    `json:"tenant_id"`
-	Tier         string    `json:"tier"`
-	DeclaredTier string    `json:"declared_tier,omitempty"`
-	Suspended    bool      `json:"suspended"`
-	Language     string    `json:"language"`
-	Features     []Feature `json:"features"`
-	Metrics      []Metric  `json:"metrics"`
+	TenantID     string `json:"tenant_id"`
+	Tier         string `json:"tier"`
+	DeclaredTier string `json:"declared_tier,omitempty"`
+	// SnapshotsSuspended: usage snapshots are paused (spec.suspend), so
+	// the figures are frozen; it denies nothing.
+	SnapshotsSuspended bool      `json:"snapshots_suspended"`
+	Language           string    `json:"language"`
+	Features           []Feature `json:"features"`
+	Metrics            []Metric  `json:"metrics"`
 	// ETag is the answer's entity tag.
 	ETag string `json:"-"`
 }
