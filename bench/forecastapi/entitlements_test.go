@@ -21,7 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -38,16 +37,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
 	"github.com/bakery-ia/subscription-operator/internal/history"
-	opkube "github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
 )
 
@@ -102,38 +97,10 @@ func BenchmarkEntitlementsLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	mgr, err := ctrl.NewManager(kube.Config, ctrl.Options{
-		Scheme: kube.Scheme, Cache: opkube.CacheOptions(),
-		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := opkube.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-		b.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := forecastapi.New(mgr.GetCache(), kube.Config, history.New(rdb), forecastapi.WithListener(l),
+	srv, addr, stop := startAPI(b, ctx, cancel, kube, history.New(rdb),
 		forecastapi.WithCounters(forecastapi.RedisCounters{Client: rdb}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := mgr.Add(srv); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Errorf("manager: %v", err)
-		}
-	}()
-	base := "http://" + l.Addr().String() + forecastapi.PathEntitlements + "?tenant_id="
+	defer stop()
+	base := "http://" + addr + forecastapi.PathEntitlements + "?tenant_id="
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, DisableCompression: true}, Timeout: 10 * time.Second}
 	if err := waitReady(httpc, base+tenantID(0), tokens[0]); err != nil {
 		b.Fatal(err)
@@ -141,7 +108,7 @@ func BenchmarkEntitlementsLoad(b *testing.B) {
 
 	handler := srv.Handler()
 	fmt.Printf("\n| handler path (no network) | time/op | allocs/op | bytes/op |\n|---|---|---|---|\n")
-	checkURL := "http://" + l.Addr().String() + forecastapi.PathEntitlementCheck
+	checkURL := "http://" + addr + forecastapi.PathEntitlementCheck
 	for _, p := range []struct{ name, query, body string }{
 		{"GET entitlements (all features and metrics; one Redis GET)", "", ""},
 		{"GET entitlements ?feature=analytics (one Redis GET)", "&feature=analytics", ""},

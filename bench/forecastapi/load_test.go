@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -52,13 +51,10 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
 	"github.com/bakery-ia/subscription-operator/internal/history"
-	opkube "github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
 )
 
@@ -140,40 +136,10 @@ func BenchmarkForecastAPILoad(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	mgr, err := ctrl.NewManager(kube.Config, ctrl.Options{
-		Scheme:                 kube.Scheme,
-		Cache:                  opkube.CacheOptions(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := opkube.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-		b.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := forecastapi.New(mgr.GetCache(), kube.Config, store, forecastapi.WithListener(l))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := mgr.Add(srv); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Errorf("manager: %v", err)
-		}
-	}()
+	srv, addr, stop := startAPI(b, ctx, cancel, kube, store)
+	defer stop()
 
-	base := "http://" + l.Addr().String() + forecastapi.PathForecast + "?tenant_id="
+	base := "http://" + addr + forecastapi.PathForecast + "?tenant_id="
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, DisableCompression: true}, Timeout: 10 * time.Second}
 	if err := waitReady(httpc, base+tenantID(0), tokens[0]); err != nil {
 		b.Fatal(err)
