@@ -83,10 +83,13 @@ type Gateway struct {
 	mu       sync.Mutex  // serialises Update and key refreshes
 	// failed is the policy version (UID/generation) that last failed to
 	// compile: the same bad edit is counted once, however often it is re-read.
-	failed   string
-	proxy    *proxy
-	stopOnce sync.Once
-	stop     chan struct{}
+	failed string
+	proxy  *proxy
+	// usagePage is the usage page's path ("/_subscription/usage"); "" when
+	// the page is off.
+	usagePage string
+	stopOnce  sync.Once
+	stop      chan struct{}
 }
 
 // New returns a Gateway without a rule table; feed it with Update (see Watcher).
@@ -109,6 +112,7 @@ func New(o Options) *Gateway {
 	g := &Gateway{opts: o, log: o.Logger, metrics: o.Metrics, counter: o.Counter, clock: o.Clock,
 		errs: newErrorResponses(), stop: make(chan struct{})}
 	g.failOpen.Store(o.FailOpen)
+	g.usagePage = o.UsagePage.path()
 	g.proxy = newProxy(g)
 	return g
 }

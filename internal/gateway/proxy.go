@@ -234,6 +234,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serveWellKnown(w, r, np.Decoded)
 		return
 	}
+	if rest, ok := g.usagePageRest(np.Decoded); ok { // usagepage.go
+		g.serveUsagePage(w, r, rest)
+		return
+	}
 	d := g.Decide(r.Method, np.Decoded, r.Header)
 	if d.Outcome != Allow {
 		g.writeDenied(w, r, &d, modeFull)
@@ -346,4 +350,4 @@ func (g *Gateway) observe(label string, start time.Time) {
 }
 
 // Handler is the reverse proxy (the --listen port).
-func (g *Gateway) Handler() http.Handler { return g.withUsagePage(g.proxy) }
+func (g *Gateway) Handler() http.Handler { return g.proxy }

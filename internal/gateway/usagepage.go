@@ -27,7 +27,6 @@ import (
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/history"
-	"github.com/bakery-ia/subscription-operator/internal/httppath"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
 	"github.com/bakery-ia/subscription-operator/internal/usagepage"
 )
@@ -98,28 +97,28 @@ func (u *usageLookup) get(t *policy.Table, id string) *subv1.TenantUsage {
 	return u.m[id]
 }
 
-// withUsagePage serves the usage page in front of next (the proxy).
-func (g *Gateway) withUsagePage(next http.Handler) http.Handler {
-	o := g.opts.UsagePage
+// path is the page's path without a trailing slash; "" when the page is off.
+func (o UsagePageOptions) path() string {
 	if o.Disabled {
-		return next
+		return ""
 	}
 	path := o.Path
 	if path == "" {
 		path = DefaultUsagePagePath
 	}
-	path = "/" + strings.Trim(path, "/")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Matched on the normalised path, the one the proxy decides on: no
-		// spelling of the page's path reaches the upstream, and no other path
-		// is taken for it.
-		np, err := httppath.Normalize(r.RequestURI)
-		if err != nil || (np.Decoded != path && !strings.HasPrefix(np.Decoded, path+"/")) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		g.serveUsagePage(w, r, strings.TrimPrefix(np.Decoded[len(path):], "/"))
-	})
+	return "/" + strings.Trim(path, "/")
+}
+
+// usagePageRest reports whether the normalised path (the one the proxy
+// decides on) is the usage page's, and what follows the page's path. Matching
+// the decided path means no spelling of the page's path reaches the upstream
+// and no other path is taken for it.
+func (g *Gateway) usagePageRest(decoded string) (string, bool) {
+	path := g.usagePage
+	if path == "" || (decoded != path && !strings.HasPrefix(decoded, path+"/")) {
+		return "", false
+	}
+	return strings.TrimPrefix(decoded[len(path):], "/"), true
 }
 
 // serveUsagePage answers the page; rest is the path after the page's path.
