@@ -44,6 +44,10 @@ var (
 		Name: "subscription_discovery_rejected_rows",
 		Help: "Rows of the last tenant discovery pass that could not become TenantUsage objects (invalid tenant ID, undeclared tier).",
 	}, []string{labelPolicy})
+	prefetchReads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "subscription_history_prefetch_total",
+		Help: "After a snapshot run: forecasts that used history read ahead in a batch (hit), read their own while a read-ahead was active (miss), and read-ahead batches that failed (failed).",
+	}, []string{"result"})
 	tenantsByStatus = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "subscription_tenants",
 		Help: "TenantUsage objects by policy and worst forecast status.",
@@ -51,7 +55,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(snapshotRuns, snapshotDuration, snapshotLastSuccess, statusWrites, discoveryRejected, tenantsByStatus)
+	metrics.Registry.MustRegister(snapshotRuns, snapshotDuration, snapshotLastSuccess, statusWrites, discoveryRejected, tenantsByStatus, prefetchReads)
 }
 
 // labelPolicy is the metrics label holding "namespace/name" of a policy.
@@ -63,4 +67,11 @@ const (
 	resultPartial = "partial"
 	resultFailed  = "failed"
 	resultMissed  = "missed"
+)
+
+// Results of subscription_history_prefetch_total.
+const (
+	prefetchHit    = "hit"
+	prefetchMiss   = "miss"
+	prefetchFailed = "failed"
 )

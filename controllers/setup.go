@@ -91,14 +91,15 @@ func Setup(mgr ctrl.Manager, cfg Config) (*Components, error) {
 		}
 	}
 	forecastWakeups := NewWakeups(cfg.Clock)
+	prefetch := &Prefetch{Reader: store, Recorder: rec}
 	forecasts := &ForecastReconciler{
 		Client: mgr.GetClient(), Clock: cfg.Clock, Recorder: rec, History: store, Wakeups: forecastWakeups,
-		Notifications: notifications,
+		Notifications: notifications, Prefetch: prefetch,
 	}
 	policyWakeups := NewWakeups(cfg.Clock)
 	snapshots := &SnapshotScheduler{
 		Client: mgr.GetClient(), Clock: cfg.Clock, Recorder: rec, Runner: runner,
-		Forecasts: forecastWakeups, Policies: policyWakeups,
+		Forecasts: forecastWakeups, Policies: policyWakeups, Prefetch: prefetch,
 	}
 	policies := &PolicyReconciler{
 		Client: mgr.GetClient(), Clock: cfg.Clock, Recorder: rec, Snapshots: snapshots,

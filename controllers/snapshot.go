@@ -56,6 +56,9 @@ type SnapshotScheduler struct {
 	Forecasts *Wakeups
 	// Policies wakes the policy reconciler when RunNow has an outcome for it.
 	Policies *Wakeups
+	// Prefetch, when set, reads the histories a run wrote in batches for the
+	// forecasts the run wakes.
+	Prefetch *Prefetch
 	// HistoryWritten, when set, is called with the tenant IDs of every run
 	// that wrote history (complete or partial), scheduled, retried or run
 	// now. The manager points it at the forecast API's response cache so a
@@ -202,6 +205,9 @@ func (s *SnapshotScheduler) runFor(ctx context.Context, pol *subv1.SubscriptionP
 	if only != "" && len(ids) == 0 {
 		return snapshot.Result{}, fmt.Errorf("tenant %q is not an active tenant of policy %s", only, policyKey(pol))
 	}
+	// Whatever an earlier prefetch holds is about to be overwritten: drop it
+	// (and wait for its reads to end) before writing.
+	s.Prefetch.Stop(pol.UID)
 	res, err := s.Runner.Run(ctx, snapshot.NewRequest(spec, ids, date))
 	o := s.record(ctx, pol, res, err)
 	if only == "" {
@@ -211,6 +217,12 @@ func (s *SnapshotScheduler) runFor(ctx context.Context, pol *subv1.SubscriptionP
 		s.keep(pol, o)
 	}
 	if err == nil {
+		// Read after the write, under the run lock: what it holds is what a
+		// reconcile would read. Keyed by the date the reconciles will use
+		// (today), which a catch-up run's date may not be.
+		if len(ids) > 1 {
+			s.Prefetch.Start(ctx, pol, ids, spec.MetricNames(), spec.Today(s.Clock.Now()), spec.RetentionDays)
+		}
 		s.nudgeForecasts(pol, tenants, ids)
 		if s.HistoryWritten != nil {
 			s.HistoryWritten(ids)
@@ -307,6 +319,7 @@ func (s *SnapshotScheduler) setLast(pol *subv1.SubscriptionPolicy, t time.Time) 
 
 // Forget drops what is kept about a deleted policy.
 func (s *SnapshotScheduler) Forget(uid types.UID) {
+	s.Prefetch.Stop(uid)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.lastRun, uid)

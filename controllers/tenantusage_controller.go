@@ -61,9 +61,51 @@ type ForecastReconciler struct {
 	Wakeups  *Wakeups
 	// Notifications, when set, is fed every forecast (notifications_observe.go).
 	Notifications *Notifications
+	// Prefetch, when set, holds histories read in batches after a run;
+	// a tenant it does not hold is read from History.
+	Prefetch *Prefetch
 
 	gaugeMu sync.Mutex
 	gauge   map[types.NamespacedName][2]string // tenant -> (policy, status) counted in subscription_tenants
+
+	specs compiledSpecs
+}
+
+// compiledSpecs keeps the compiled policy per policy UID and generation:
+// after a run every tenant of a policy is reconciled against the same spec,
+// and compiling it (tiers, schedule, routes, offers) for each of them was a
+// measurable part of a reconcile. A spec is read-only once compiled; an edit
+// of the policy's spec bumps its generation and replaces the entry. Entries
+// of deleted policies stay (one small entry per policy ever seen).
+type compiledSpecs struct {
+	mu sync.Mutex
+	m  map[types.UID]compiledSpec
+}
+
+type compiledSpec struct {
+	generation int64
+	spec       *policy.Spec
+	err        error
+}
+
+func (c *compiledSpecs) get(pol *subv1.SubscriptionPolicy) (*policy.Spec, error) {
+	c.mu.Lock()
+	e, ok := c.m[pol.UID]
+	c.mu.Unlock()
+	// UID "" (an object not from the API server) is never cached.
+	if ok && pol.UID != "" && e.generation == pol.Generation {
+		return e.spec, e.err
+	}
+	spec, err := policy.CompileSpec(pol)
+	if pol.UID != "" {
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = map[types.UID]compiledSpec{}
+		}
+		c.m[pol.UID] = compiledSpec{generation: pol.Generation, spec: spec, err: err}
+		c.mu.Unlock()
+	}
+	return spec, err
 }
 
 // Ready condition reasons on TenantUsage.
@@ -127,7 +169,7 @@ func (r *ForecastReconciler) compute(ctx context.Context, tu *subv1.TenantUsage)
 		}
 		return st, fmt.Errorf("getting policy: %w", err)
 	}
-	spec, err := policy.CompileSpec(pol)
+	spec, err := r.specs.get(pol)
 	if err != nil {
 		// Reported in Ready; retrying cannot fix the policy, its next edit will
 		// (the policy itself is Stalled with the same message).
@@ -140,7 +182,7 @@ func (r *ForecastReconciler) compute(ctx context.Context, tu *subv1.TenantUsage)
 		return st, nil
 	}
 	today := spec.Today(r.Clock.Now())
-	points, err := r.History.Read(ctx, tu.Spec.TenantID, spec.MetricNames(), today, spec.RetentionDays)
+	points, err := r.readHistory(ctx, pol.UID, tu.Spec.TenantID, spec.MetricNames(), today, spec.RetentionDays)
 	if err != nil {
 		ready(metav1.ConditionFalse, ReasonHistoryUnavailable, "reading usage history from Redis: "+err.Error())
 		return st, fmt.Errorf("reading history of %s from Redis: %w", tu.Spec.TenantID, err)
@@ -177,6 +219,14 @@ func (r *ForecastReconciler) compute(ctx context.Context, tu *subv1.TenantUsage)
 	}
 	ready(metav1.ConditionTrue, ReasonForecastCurrent, fmt.Sprintf("forecast from history up to %s", lastDate))
 	return st, nil
+}
+
+// readHistory takes the tenant's points from the run's prefetch, or reads them.
+func (r *ForecastReconciler) readHistory(ctx context.Context, uid types.UID, tenantID string, metrics []string, today string, days int) (map[string][]history.Point, error) {
+	if points, ok := r.Prefetch.Take(ctx, uid, tenantID, metrics, today, days); ok {
+		return points, nil
+	}
+	return r.History.Read(ctx, tenantID, metrics, today, days)
 }
 
 // Forecast turns history into status entries: one per policy metric, in the

@@ -19,13 +19,21 @@ limitations under the License.
 // envtest, 60 days of history and today's counters in a real Redis (or the
 // harness's three-master Redis Cluster), bin/manager and bin/gateway as
 // processes, one snapshot run, and the figures: run time, run start -> every
-// status fresh, status writes vs changed statuses, both programs' RSS, Redis
-// bytes per history key and API server requests by verb.
+// status fresh, status writes vs changed statuses, both programs' RSS (and the
+// manager's Go heap), how many forecasts used the run's batched history
+// reads, Redis bytes per history key, API server requests by verb, and the
+// forecast API's latency at a fixed rate (FORECAST_RATE, default 1000 req/s,
+// for FORECAST_SECONDS, default 10, uniform over the tenants, with a
+// service account token checked by TokenReview and SubjectAccessReview).
 //
 //	N=10000 go test ./bench/scale -run '^$' -bench Scale -benchtime 1x -timeout 60m
 //	N=10000 REDIS_CLUSTER=1 go test ./bench/scale ...
 //	N=100000 ... (documented target; about 15 minutes of fixture building on 2 cores)
 //
 // MANAGER_BIN and GATEWAY_BIN run prebuilt binaries instead of building
-// ./cmd/manager and ./cmd/gateway (before/after comparisons).
+// ./cmd/manager and ./cmd/gateway (before/after comparisons); MANAGER_ARGS
+// adds flags (e.g. "--max-concurrent-reconciles=16 --kube-api-qps=400").
+// PROFILE_DIR=dir saves CPU profiles of the API server and the manager taken
+// while the statuses are written (PROFILE_SECONDS, default 15) and the
+// manager's heap after the run: go tool pprof -top dir/apiserver.cpu.pprof.
 package scale

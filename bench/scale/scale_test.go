@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -40,6 +41,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
@@ -188,6 +190,13 @@ func BenchmarkScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	token, err := callerToken(ctx, cs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// PROFILE_DIR: CPU profiles of the API server and the manager while the
+	// statuses are written, and the manager's heap after the run.
+	profDir := os.Getenv("PROFILE_DIR")
 	apiMetrics := func() map[string]*dto {
 		raw, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 		if err != nil {
@@ -243,10 +252,15 @@ func BenchmarkScale(b *testing.B) {
 	gwRSSIdle := gw.rssMB(b)
 
 	// The manager: its first pass over every tenant after start.
-	mgrMetrics, mgrProbe := port(), port()
-	mgr := start(b, "manager", managerBin, kube.Kubeconfig, "--metrics-bind-address="+mgrMetrics,
-		"--health-probe-bind-address="+mgrProbe, "--forecast-api-bind-address="+port(), "--forecast-api-auth=false",
-		"--redis-url="+redisURL, "--leader-elect=false", "--gateway-image=bench/gateway:dev")
+	mgrMetrics, mgrProbe, mgrAPI, mgrPprof := port(), port(), port(), port()
+	mgrArgs := []string{"--metrics-bind-address=" + mgrMetrics,
+		"--health-probe-bind-address=" + mgrProbe, "--forecast-api-bind-address=" + mgrAPI,
+		"--redis-url=" + redisURL, "--leader-elect=false", "--gateway-image=bench/gateway:dev"}
+	if profDir != "" {
+		mgrArgs = append(mgrArgs, "--pprof-bind-address="+mgrPprof)
+	}
+	mgrArgs = append(mgrArgs, strings.Fields(os.Getenv("MANAGER_ARGS"))...)
+	mgr := start(b, "manager", managerBin, kube.Kubeconfig, mgrArgs...)
 	watch.reset(todayS)
 	before := apiMetrics()
 	mgrStart := time.Now()
@@ -282,6 +296,26 @@ func BenchmarkScale(b *testing.B) {
 	})
 	setSchedule("0 2 * * *")
 	runStart := run.Time.Add(-time.Duration(run.DurationMillis) * time.Millisecond)
+	var profiles sync.WaitGroup
+	if profDir != "" {
+		secs := strconv.Itoa(envInt(b, "PROFILE_SECONDS", 15))
+		profiles.Go(func() {
+			err := saveProfile(profDir, "apiserver.cpu.pprof", func() ([]byte, error) {
+				return cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", secs).DoRaw(ctx)
+			})
+			if err != nil {
+				b.Error(err)
+			}
+		})
+		profiles.Go(func() {
+			err := saveProfile(profDir, "manager.cpu.pprof", func() ([]byte, error) {
+				return httpBytes(ctx, "http://"+mgrPprof+"/debug/pprof/profile?seconds="+secs)
+			})
+			if err != nil {
+				b.Error(err)
+			}
+		})
+	}
 	waitFor(b, mgr, 30*time.Minute, 200*time.Millisecond, "every status fresh", func() bool {
 		fresh, _, _, _ := watch.state()
 		return fresh == n
@@ -291,6 +325,37 @@ func BenchmarkScale(b *testing.B) {
 	_, changed, _, _ := watch.state()
 	afterRun := apiMetrics()
 	mgrRSS := mgr.rssMB(b)
+	mgrFams, err := scrape(ctx, "http://"+mgrMetrics+"/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	mgrHeap := sum(mgrFams, "go_memstats_heap_inuse_bytes", nil) / 1e6
+	prefetch := byLabel(mgrFams, "subscription_history_prefetch_total", "result", nil)
+	profiles.Wait()
+	if profDir != "" {
+		if err := saveProfile(profDir, "manager.heap.pprof", func() ([]byte, error) {
+			return httpBytes(ctx, "http://"+mgrPprof+"/debug/pprof/heap?gc=1")
+		}); err != nil {
+			b.Error(err)
+		}
+		b.Logf("profiles in %s", profDir)
+	}
+
+	// The forecast API under a fixed rate, after the run, every tenant's
+	// status fresh, authenticated like any in-cluster caller.
+	rate := envInt(b, "FORECAST_RATE", 1000)
+	loadFor := time.Duration(envInt(b, "FORECAST_SECONDS", 10)) * time.Second
+	apiURL := func(i int) string {
+		return "http://" + mgrAPI + forecastapi.PathForecast + "?tenant_id=" + tenantID(i)
+	}
+	if code, err := get(ctx, http.DefaultClient, apiURL(0), token); err != nil || code != http.StatusOK {
+		b.Fatalf("forecast API: status %d, %v\n%s", code, err, mgr.tail())
+	}
+	load := forecastLoad(ctx, apiURL, token, n, rate, loadFor)
+	if load.errors > 0 {
+		b.Errorf("forecast API: %d errors under load, first: %s", load.errors, load.firstError)
+	}
+	mgrRSSLoad := mgr.rssMB(b)
 	time.Sleep(3 * time.Second)
 	gwRSS := gw.rssMB(b)
 	histB, err := historyBytes(ctx, rdb, n)
@@ -315,7 +380,11 @@ func BenchmarkScale(b *testing.B) {
 	p("run start -> every TenantUsage status fresh\t%v\t", allAt.Sub(runStart).Round(100*time.Millisecond))
 	p("status writes per run\t%.0f\t", statusWrites(afterRun)-statusWrites(afterStart))
 	p("tenants whose status changed\t%d\t", changed)
-	p("manager RSS after the run\t%.1f MB\t", mgrRSS)
+	p("manager RSS after the run (Go heap in use)\t%.1f MB (%.1f MB)\t", mgrRSS, mgrHeap)
+	p("history read ahead after the run: hit / miss / failed batches\t%.0f / %.0f / %.0f\t", prefetch["hit"], prefetch["miss"], prefetch["failed"])
+	p("forecast API, %d req/s for %v, uniform over %d tenants, with token\tp50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, %d errors\t",
+		rate, loadFor, n, ms(load.pct(50)), ms(load.pct(99)), ms(load.pct(99.9)), ms(load.pct(100)), load.errors)
+	p("manager RSS after the load\t%.1f MB\t", mgrRSSLoad)
 	p("Redis history per tenant-metric (MEMORY USAGE)\t%.0f B\t", histB)
 	for _, phase := range []struct {
 		name     string
@@ -328,6 +397,7 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(allAt.Sub(runStart).Seconds(), "fresh-s")
 	b.ReportMetric(gwRSS, "gateway-MB")
 	b.ReportMetric(mgrRSS, "manager-MB")
+	b.ReportMetric(ms(load.pct(99)), "forecast-p99-ms")
 	b.ReportMetric(histB, "history-B/key")
 }
 

@@ -44,6 +44,7 @@ import (
 
 type options struct {
 	metricsAddr, probeAddr, forecastAPIAddr string
+	pprofAddr                               string
 	leaderElect, forecastAPIAuth            bool
 	notifications                           bool
 	leaderElectionNamespace                 string
@@ -70,6 +71,7 @@ const (
 func main() {
 	var o options
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint (0 disables it).")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "", "Address of net/http/pprof's /debug/pprof (CPU and heap profiles); empty, the default, disables it. Bind it to loopback: profiles show what the manager is doing.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
 	flag.StringVar(&o.forecastAPIAddr, "forecast-api-bind-address", ":8082", "Address of the forecast HTTP API (0 disables it).")
 	flag.BoolVar(&o.forecastAPIAuth, "forecast-api-auth", true, "Authenticate forecast API callers (TokenReview) and authorise them (SubjectAccessReview). Turn off only for local runs.")
@@ -130,6 +132,7 @@ func run(ctx context.Context, o options) error {
 			TLSOpts:     []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
 		},
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "subscription-operator.bakery-ia.io",
 		LeaderElectionNamespace: o.leaderElectionNamespace,
