@@ -1,0 +1,157 @@
+/*
+Copyright 2026 The subscription-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package kube
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"unsafe"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
+
+	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+)
+
+// decoded returns a TenantUsage whose strings are all separate allocations,
+// as the JSON decoder leaves them.
+func decoded(i int) *subv1.TenantUsage {
+	own := func(s string) string { return strings.Clone(s) }
+	tu := &subv1.TenantUsage{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("t-%d", i), Namespace: own("bakeries"),
+			Labels:        map[string]string{own("subscriptions.bakery-ia.io/policy"): own("default")},
+			Annotations:   map[string]string{LastAppliedAnnotation: "{}"},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
+		Spec: subv1.TenantUsageSpec{TenantID: fmt.Sprintf("t-%d", i), Tier: own("starter")},
+		Status: subv1.TenantUsageStatus{
+			Tier: own("starter"), LastSnapshotDate: own("2026-03-10"),
+			Conditions: []metav1.Condition{{Type: own("Ready"), Status: metav1.ConditionStatus(own("True")),
+				Reason: own("ForecastCurrent"), Message: own("forecast from history up to 2026-03-10")}},
+			Summary: &subv1.ForecastSummary{Status: subv1.UsageStatus(own("warning")), Metric: own("products"), Window: own("2026-04-01..")},
+		},
+	}
+	for _, m := range []string{"products", "users", "api_calls"} {
+		tu.Status.Metrics = append(tu.Status.Metrics, subv1.MetricForecast{
+			Metric: own(m), Label: own(strings.ToUpper(m)), Unit: own("MB"), Current: int64(i), Limit: ptr.To[int64](100),
+			DailyGrowthRate: ptr.To(own("1.5")), PredictedBreachDate: ptr.To(own("2026-04-01")),
+			EarliestBreachDate: ptr.To(own("2026-03-28")), LatestBreachDate: ptr.To(own("2026-04-09")),
+			UsagePercentage: ptr.To(own(fmt.Sprintf("%d.0", i%3))), Status: subv1.UsageStatus(own("safe")),
+		})
+	}
+	return tu
+}
+
+func sameString(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+
+func TestTenantUsageTransformKeepsValuesAndSharesMemory(t *testing.T) {
+	a, b := decoded(1), decoded(4) // 1%3 == 4%3: same usage percentage
+	wantA := a.DeepCopy()
+	wantA.ManagedFields, wantA.Annotations = nil, nil
+	outA, err := TenantUsageTransform(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outB, err := TenantUsageTransform(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ga, gb := outA.(*subv1.TenantUsage), outB.(*subv1.TenantUsage)
+	if !reflect.DeepEqual(ga, wantA) {
+		t.Fatalf("values changed:\n got %+v\nwant %+v", ga, wantA)
+	}
+	for _, c := range []struct {
+		name string
+		x, y string
+	}{
+		{"namespace", ga.Namespace, gb.Namespace},
+		{"label value", ga.Labels["subscriptions.bakery-ia.io/policy"], gb.Labels["subscriptions.bakery-ia.io/policy"]},
+		{"spec tier", ga.Spec.Tier, gb.Spec.Tier},
+		{"status tier", ga.Status.Tier, gb.Status.Tier},
+		{"spec and status tier", ga.Spec.Tier, gb.Status.Tier},
+		{"date", ga.Status.LastSnapshotDate, gb.Status.LastSnapshotDate},
+		{"condition message", ga.Status.Conditions[0].Message, gb.Status.Conditions[0].Message},
+		{"condition status", string(ga.Status.Conditions[0].Status), string(gb.Status.Conditions[0].Status)},
+		{"metric", ga.Status.Metrics[2].Metric, gb.Status.Metrics[2].Metric},
+		{"label", ga.Status.Metrics[2].Label, gb.Status.Metrics[2].Label},
+		{"unit", ga.Status.Metrics[0].Unit, gb.Status.Metrics[1].Unit},
+		{"metric status", string(ga.Status.Metrics[0].Status), string(gb.Status.Metrics[0].Status)},
+		{"summary window", ga.Status.Summary.Window, gb.Status.Summary.Window},
+	} {
+		if !sameString(c.x, c.y) {
+			t.Errorf("%s: %q is not shared", c.name, c.x)
+		}
+	}
+	if ga.Status.Metrics[0].UsagePercentage != gb.Status.Metrics[0].UsagePercentage {
+		t.Error("equal optional strings do not share one pointer")
+	}
+	if ga.Status.Metrics[0].DailyGrowthRate != gb.Status.Metrics[2].DailyGrowthRate {
+		t.Error("growth rates do not share one pointer")
+	}
+	if ga.Status.Metrics[0].Current == gb.Status.Metrics[0].Current {
+		t.Fatal("fixture: the tenants should differ")
+	}
+}
+
+func TestTenantUsageTransformOtherInputs(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   any
+	}{
+		{"a Secret goes through StripMeta", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s",
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}}}}},
+		{"a tombstone passes unchanged", toolscache.DeletedFinalStateUnknown{Key: "ns/t", Obj: decoded(1)}},
+		{"an empty TenantUsage", &subv1.TenantUsage{}},
+		{"nil", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := TenantUsageTransform(c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s, ok := out.(*corev1.Secret); ok && s.ManagedFields != nil {
+				t.Error("managedFields kept")
+			}
+			if d, ok := out.(toolscache.DeletedFinalStateUnknown); ok && d.Key != "ns/t" {
+				t.Error("tombstone changed")
+			}
+		})
+	}
+}
+
+// A hostile or just very varied status (every value distinct) must not grow
+// the pointer table without bound.
+func TestSharedPointersAreBounded(t *testing.T) {
+	for i := range maxSharedPtrs + 1000 {
+		v := fmt.Sprintf("rate-%d", i)
+		if p := sharedPtr(&v); *p != v {
+			t.Fatalf("value changed: %q -> %q", v, *p)
+		}
+	}
+	sharedMu.Lock()
+	n := len(sharedPtrs)
+	sharedMu.Unlock()
+	if n > maxSharedPtrs {
+		t.Fatalf("%d shared pointers kept, bound %d", n, maxSharedPtrs)
+	}
+	if sharedPtr(nil) != nil {
+		t.Fatal("nil must stay nil")
+	}
+}
