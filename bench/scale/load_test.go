@@ -71,9 +71,11 @@ func callerToken(ctx context.Context, cs kubernetes.Interface) (string, error) {
 
 // loadResult is what a fixed-rate load measured.
 type loadResult struct {
-	latencies  []time.Duration // from the scheduled send time to the end of the body, sorted
-	errors     int
-	firstError string
+	latencies []time.Duration // from the scheduled send time to the end of the body, sorted
+	// errors are requests without a 200; refused are those of them that
+	// got an answer other than 200 (a broken API or caller, not a slow one).
+	errors, refused int
+	firstError      string
 }
 
 func (r loadResult) pct(p float64) time.Duration {
@@ -91,7 +93,7 @@ func forecastLoad(ctx context.Context, url func(i int) string, token string, n, 
 	defer c.CloseIdleConnections()
 	total := int(float64(rate) * d.Seconds())
 	lat := make([]time.Duration, total)
-	var errs atomic.Int64
+	var errs, refused atomic.Int64
 	var first atomic.Value
 	var wg sync.WaitGroup
 	rng := rand.New(rand.NewPCG(13, 1000))
@@ -106,6 +108,9 @@ func forecastLoad(ctx context.Context, url func(i int) string, token string, n, 
 		wg.Go(func() {
 			code, err := get(ctx, c, target, token)
 			lat[i] = time.Since(due)
+			if err == nil && code != http.StatusOK {
+				refused.Add(1)
+			}
 			if err != nil || code != http.StatusOK {
 				errs.Add(1)
 				first.CompareAndSwap(nil, fmt.Sprintf("status %d, %v", code, err))
@@ -114,7 +119,7 @@ func forecastLoad(ctx context.Context, url func(i int) string, token string, n, 
 	}
 	wg.Wait()
 	slices.Sort(lat)
-	r := loadResult{latencies: lat, errors: int(errs.Load())}
+	r := loadResult{latencies: lat, errors: int(errs.Load()), refused: int(refused.Load())}
 	if e, ok := first.Load().(string); ok {
 		r.firstError = e
 	}
