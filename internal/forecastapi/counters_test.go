@@ -35,7 +35,9 @@ const counterDate = "2026-03-14"
 
 func counterTenant(i int) string { return fmt.Sprintf("tenant-%04d", i) }
 
-func counterKeyOf(i int) string { return "usage_daily:" + counterTenant(i) + ":api_calls:" + counterDate }
+func counterKeyOf(i int) string {
+	return "usage_daily:" + counterTenant(i) + ":api_calls:" + counterDate
+}
 
 // gateHook counts round trips (a command, or a pipeline) of GETs and the
 // GETs (not the HELLO and CLIENT SETINFO of a new connection), and can hold
