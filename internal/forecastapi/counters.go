@@ -153,7 +153,9 @@ func (c *coalescedCounters) DailyAPICalls(ctx context.Context, tenantID, date st
 	}
 	c.mu.Unlock()
 	if lead {
-		c.fly()
+		// The round trip serves other requests too: it must not end
+		// with this one (see send).
+		c.fly(context.WithoutCancel(ctx))
 	}
 	select {
 	case <-w.done:
@@ -170,7 +172,7 @@ func (c *coalescedCounters) DailyAPICalls(ctx context.Context, tenantID, date st
 // answer; otherwise the flight is given back. (The queue is checked and the
 // flight given back under one lock, so a read queued at any moment either
 // finds a free flight or is picked up by a flight in progress.)
-func (c *coalescedCounters) fly() {
+func (c *coalescedCounters) fly(ctx context.Context) {
 	c.mu.Lock()
 	n := min(len(c.queue), maxCounterBatch)
 	batch := slices.Clone(c.queue[:n])
@@ -178,7 +180,7 @@ func (c *coalescedCounters) fly() {
 	c.mu.Unlock()
 
 	if n > 0 {
-		c.send(batch)
+		c.send(ctx, batch)
 	}
 
 	c.mu.Lock()
@@ -188,14 +190,15 @@ func (c *coalescedCounters) fly() {
 	}
 	c.mu.Unlock()
 	if more {
-		go c.fly()
+		go c.fly(ctx)
 	}
 }
 
-// send makes the round trip of one batch. Its deadline is its own (it
-// serves several requests), counterTimeout like a single read's.
-func (c *coalescedCounters) send(batch []*counterWait) {
-	ctx, cancel := context.WithTimeout(context.Background(), counterTimeout)
+// send makes the round trip of one batch. ctx carries no cancellation (the
+// batch serves several requests); the deadline is the round trip's own,
+// counterTimeout like a single read's.
+func (c *coalescedCounters) send(ctx context.Context, batch []*counterWait) {
+	ctx, cancel := context.WithTimeout(ctx, counterTimeout)
 	defer cancel()
 	if len(batch) == 1 {
 		w := batch[0]
