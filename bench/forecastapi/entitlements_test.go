@@ -44,6 +44,7 @@ import (
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/cputime"
 )
 
 var (
@@ -61,8 +62,11 @@ var (
 //	KUBEBUILDER_ASSETS=$(hack/setup-envtest.sh --print-dir) \
 //	  go test ./bench/forecastapi -run '^$' -bench EntitlementsLoad -benchtime 1x -timeout 30m
 //
-// Scenarios: "uniform" (any tenant, one caller's token) and "tokens" (100
-// callers' tokens, each first used during the run).
+// Scenarios: "uniform" (any tenant, one caller's token), "tokens" (100
+// callers' tokens, each first used during the run) and "check" (POST
+// /api/v1/entitlements/check of a gated feature for any tenant, one token).
+// A second table gives the CPU each process spent per request (the server
+// is this process) and the load average around each run.
 func BenchmarkEntitlementsLoad(b *testing.B) {
 	ctrl.SetLogger(logr.Discard())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -107,12 +111,13 @@ func BenchmarkEntitlementsLoad(b *testing.B) {
 	}
 
 	handler := srv.Handler()
-	fmt.Printf("\n| handler path (no network) | time/op | allocs/op | bytes/op |\n|---|---|---|---|\n")
+	fmt.Printf("\n| handler path (no network) | time/op | CPU/op | allocs/op | bytes/op |\n|---|---|---|---|---|\n")
 	checkURL := "http://" + addr + forecastapi.PathEntitlementCheck
 	for _, p := range []struct{ name, query, body string }{
 		{"GET entitlements (all features and metrics; one Redis GET)", "", ""},
 		{"GET entitlements ?feature=analytics (one Redis GET)", "&feature=analytics", ""},
 		{"POST check products (no Redis)", "", `{"tenant_id":"` + tenantID(7) + `","metric":"products","amount":1}`},
+		{"POST check analytics, denied with the offer (one Redis GET)", "", `{"tenant_id":"` + tenantID(6) + `","feature":"analytics"}`},
 	} {
 		serve := func() {
 			req := httptest.NewRequest(http.MethodGet, base+tenantID(7)+p.query, nil)
@@ -130,14 +135,14 @@ func BenchmarkEntitlementsLoad(b *testing.B) {
 		var m0, m1 runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&m0)
-		t0 := time.Now()
+		t0, c0 := time.Now(), cputime.Process()
 		const n = 5000
 		for range n {
 			serve()
 		}
-		d := time.Since(t0) / n
+		d, cpu := time.Since(t0)/n, (cputime.Process()-c0)/n
 		runtime.ReadMemStats(&m1)
-		fmt.Printf("| %s | %.1f µs | %d | %d |\n", p.name, float64(d)/1e3, (m1.Mallocs-m0.Mallocs)/n, (m1.TotalAlloc-m0.TotalAlloc)/n)
+		fmt.Printf("| %s | %.1f µs | %.1f µs | %d | %d |\n", p.name, float64(d)/1e3, float64(cpu)/1e3, (m1.Mallocs-m0.Mallocs)/n, (m1.TotalAlloc-m0.TotalAlloc)/n)
 	}
 
 	time.Sleep(*settle)
@@ -146,22 +151,35 @@ func BenchmarkEntitlementsLoad(b *testing.B) {
 
 	rng := rand.New(rand.NewPCG(3, 4))
 	fmt.Printf("\n| scenario | rate | duration | requests | errors | p50 | p90 | p99 | p99.9 | max | p99 from actual send |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	var costs strings.Builder
 	for _, sc := range []struct {
 		name   string
 		tokens []string
-	}{{"uniform", tokens[:1]}, {"tokens", tokens}} {
+		check  bool // POST /check of a feature instead of GET
+	}{{"uniform", tokens[:1], false}, {"tokens", tokens, false}, {"check", tokens[:1], true}} {
 		b.Run(sc.name, func(b *testing.B) {
 			for range b.N {
 				n := int(float64(*entRate) * entDuration.Seconds())
-				job := loadJob{Rate: *entRate, URLs: make([]string, n), Tokens: sc.tokens, TokenOf: make([]int, n)}
+				job := loadJob{Rate: *entRate, URLs: make([]string, n), Tokens: sc.tokens, TokenOf: make([]int, n), Pacing: *pacing}
+				if sc.check {
+					job.Bodies = make([]string, n)
+				}
 				for i := range n {
-					job.URLs[i] = base + tenantID(rng.IntN(*loadTenants))
+					t := tenantID(rng.IntN(*loadTenants))
+					job.URLs[i] = base + t
+					if sc.check {
+						// A third of the tenants are starters: analytics is
+						// denied to them with the upgrade offer.
+						job.URLs[i] = checkURL
+						job.Bodies[i] = `{"tenant_id":"` + t + `","feature":"analytics"}`
+					}
 					job.TokenOf[i] = i % len(sc.tokens)
 				}
-				r, err := runLoadProcess(job)
+				r, cost, err := measureRun("entitlements-"+sc.name, func() (loadResult, error) { return runLoadProcess(job) })
 				if err != nil {
 					b.Fatal(err)
 				}
+				costs.WriteString(cost.row(sc.name, r))
 				b.ReportMetric(ms(r.pct(50)), "p50-ms")
 				b.ReportMetric(ms(r.pct(99)), "p99-ms")
 				b.ReportMetric(ms(r.pct(99.9)), "p99.9-ms")
@@ -175,6 +193,7 @@ func BenchmarkEntitlementsLoad(b *testing.B) {
 			}
 		})
 	}
+	fmt.Print(costHeader + costs.String())
 }
 
 // createEntitlementTenants creates the benchmark namespace, a policy with

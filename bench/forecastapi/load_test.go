@@ -64,6 +64,16 @@ var (
 	loadRate     = flag.Int("forecastapi.rate", 1000, "requests per second")
 	loadDuration = flag.Duration("forecastapi.duration", 30*time.Second, "length of each load run")
 	settle       = flag.Duration("forecastapi.settle", 30*time.Second, "pause between creating the fixtures and measuring")
+	pacing       = flag.String("forecastapi.pacing", pacingNanosleep, "how the generator waits for each send time: "+
+		pacingNanosleep+" (a high-resolution sleep on a thread of its own) or "+pacingSleep+" (time.Sleep: about 1 ms granularity, the figures before 2026-12-02 16:00)")
+	cpuProfile = flag.String("forecastapi.cpuprofile", "", "write a CPU profile of the server process during each load run to this path prefix (<prefix>-<scenario>.pprof)")
+	memProfile = flag.String("forecastapi.memprofile", "", "write an allocation profile of the server process after each load run to this path prefix (<prefix>-<scenario>.pprof)")
+)
+
+// Pacing modes of the generator (see precisePacer).
+const (
+	pacingNanosleep = "nanosleep"
+	pacingSleep     = "sleep"
 )
 
 const benchNS = "bench"
@@ -200,20 +210,22 @@ func BenchmarkForecastAPILoad(b *testing.B) {
 		{"tokens", func() int { return rng.IntN(*loadTenants) }, tokens},
 	}
 	fmt.Printf("\n| scenario | rate | duration | requests | errors | p50 | p90 | p99 | p99.9 | max | p99 from actual send |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	var costs strings.Builder
 	for _, sc := range scenarios {
 		b.Run(sc.name, func(b *testing.B) {
 			for range b.N {
 				srv.InvalidateAll() // every scenario starts with a cold response cache
 				n := int(float64(*loadRate) * loadDuration.Seconds())
-				job := loadJob{Rate: *loadRate, URLs: make([]string, n), Tokens: sc.tokens, TokenOf: make([]int, n)}
+				job := loadJob{Rate: *loadRate, URLs: make([]string, n), Tokens: sc.tokens, TokenOf: make([]int, n), Pacing: *pacing}
 				for i := range n {
 					job.URLs[i] = base + tenantID(sc.tenant())
 					job.TokenOf[i] = i % len(sc.tokens)
 				}
-				r, err := runLoadProcess(job)
+				r, cost, err := measureRun("forecast-"+sc.name, func() (loadResult, error) { return runLoadProcess(job) })
 				if err != nil {
 					b.Fatal(err)
 				}
+				costs.WriteString(cost.row(sc.name, r))
 				b.ReportMetric(ms(r.pct(50)), "p50-ms")
 				b.ReportMetric(ms(r.pct(99)), "p99-ms")
 				b.ReportMetric(ms(r.pct(99.9)), "p99.9-ms")
@@ -227,6 +239,7 @@ func BenchmarkForecastAPILoad(b *testing.B) {
 			}
 		})
 	}
+	fmt.Print(costHeader + costs.String())
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -408,8 +421,10 @@ func fetch(c *http.Client, url, token string) (int, error) {
 type loadResult struct {
 	latencies  []time.Duration // from the scheduled send time, sorted
 	service    []time.Duration // from the actual send time, sorted
+	late       []time.Duration // actual minus scheduled send time, sorted
 	errors     int
 	firstError string
+	cpu        time.Duration // the generator process's CPU time (user + system)
 }
 
 func (r loadResult) pct(p float64) time.Duration { return percentile(r.latencies, p) }
@@ -444,6 +459,9 @@ type loadJob struct {
 	URLs    []string `json:"urls"`
 	Tokens  []string `json:"tokens"`
 	TokenOf []int    `json:"tokenOf"`
+	// Bodies, when set, makes request i a POST of Bodies[i] (JSON).
+	Bodies []string `json:"bodies,omitempty"`
+	Pacing string   `json:"pacing"`
 }
 
 // loadReport is what it measured, in request order (durations travel as
@@ -453,6 +471,9 @@ type loadReport struct {
 	Service    []time.Duration `json:"service"`   // from the actual send time
 	Errors     int             `json:"errors"`
 	FirstError string          `json:"firstError"`
+	// Late is how late each request was sent (actual minus scheduled send
+	// time): the generator's own delay, included in Latencies.
+	Late []time.Duration `json:"late"`
 }
 
 // runLoadProcess runs job in a new process of this test binary.
@@ -473,9 +494,13 @@ func runLoadProcess(job loadJob) (loadResult, error) {
 	if err := json.Unmarshal(out, &rep); err != nil {
 		return loadResult{}, fmt.Errorf("load generator report: %w", err)
 	}
-	r := loadResult{latencies: rep.Latencies, service: rep.Service, errors: rep.Errors, firstError: rep.FirstError}
+	r := loadResult{latencies: rep.Latencies, service: rep.Service, late: rep.Late, errors: rep.Errors, firstError: rep.FirstError}
+	if st := cmd.ProcessState; st != nil {
+		r.cpu = st.UserTime() + st.SystemTime()
+	}
 	slices.Sort(r.latencies)
 	slices.Sort(r.service)
+	slices.Sort(r.late)
 	return r, nil
 }
 
@@ -487,12 +512,21 @@ func generateLoad(stdin io.Reader, stdout io.Writer) error {
 	if err := json.NewDecoder(stdin).Decode(&job); err != nil {
 		return fmt.Errorf("reading the job: %w", err)
 	}
-	if job.Rate <= 0 || len(job.URLs) != len(job.TokenOf) {
-		return fmt.Errorf("bad job: rate %d, %d URLs, %d token indexes", job.Rate, len(job.URLs), len(job.TokenOf))
+	if job.Rate <= 0 || len(job.URLs) != len(job.TokenOf) || (job.Bodies != nil && len(job.Bodies) != len(job.URLs)) {
+		return fmt.Errorf("bad job: rate %d, %d URLs, %d token indexes, %d bodies", job.Rate, len(job.URLs), len(job.TokenOf), len(job.Bodies))
 	}
+	pace, release := sleepUntil, func() {}
+	switch job.Pacing {
+	case pacingNanosleep:
+		pace, release = precisePacer()
+	case pacingSleep:
+	default:
+		return fmt.Errorf("bad job: pacing %q, want %s or %s", job.Pacing, pacingNanosleep, pacingSleep)
+	}
+	defer release()
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, DisableCompression: true}, Timeout: 10 * time.Second}
 	n := len(job.URLs)
-	rep := loadReport{Latencies: make([]time.Duration, n), Service: make([]time.Duration, n)}
+	rep := loadReport{Latencies: make([]time.Duration, n), Service: make([]time.Duration, n), Late: make([]time.Duration, n)}
 	var errCount atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
@@ -500,13 +534,17 @@ func generateLoad(stdin io.Reader, stdout io.Writer) error {
 	start := time.Now()
 	for i := range n {
 		due := start.Add(time.Duration(i) * interval)
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		}
+		pace(due)
 		wg.Go(func() {
 			sent := time.Now()
-			code, err := fetch(c, job.URLs[i], job.Tokens[job.TokenOf[i]])
-			rep.Latencies[i], rep.Service[i] = time.Since(due), time.Since(sent)
+			var code int
+			var err error
+			if job.Bodies != nil {
+				code, err = post(c, job.URLs[i], job.Tokens[job.TokenOf[i]], job.Bodies[i])
+			} else {
+				code, err = fetch(c, job.URLs[i], job.Tokens[job.TokenOf[i]])
+			}
+			rep.Latencies[i], rep.Service[i], rep.Late[i] = time.Since(due), time.Since(sent), sent.Sub(due)
 			if err != nil || code != http.StatusOK {
 				errCount.Add(1)
 				firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d, %v", code, err))
@@ -519,4 +557,30 @@ func generateLoad(stdin io.Reader, stdout io.Writer) error {
 		rep.FirstError = e
 	}
 	return json.NewEncoder(stdout).Encode(rep)
+}
+
+// sleepUntil is time.Sleep pacing (see precisePacer for why it is not the default).
+func sleepUntil(due time.Time) {
+	if d := time.Until(due); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+// post sends body as JSON and drains the answer.
+func post(c *http.Client, url, token, body string) (int, error) {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, err
+	}
+	return resp.StatusCode, nil
 }

@@ -143,6 +143,21 @@ type Metric struct {
 // Evaluate builds the tenant's view. Limits are the compiled policy's
 // (overrides applied), not the ones the last forecast was made with.
 func Evaluate(in Input) View {
+	v, tier := base(in)
+	spec := in.Spec
+	v.Features = make([]Feature, 0, len(spec.Features))
+	v.Metrics = make([]Metric, 0, len(spec.Metrics))
+	for _, m := range spec.Metrics {
+		v.Metrics = append(v.Metrics, metricOf(spec, tier, m, in, forecastOf(in.Status, m.Name)))
+	}
+	for _, f := range spec.Features {
+		v.Features = append(v.Features, v.feature(spec, f, v.Language))
+	}
+	return v
+}
+
+// base is the view without features and metrics, and the tier decisions use.
+func base(in Input) (View, policy.Tier) {
 	spec := in.Spec
 	rank, ok := spec.TierRank(in.Tenant.Tier)
 	if !ok {
@@ -156,25 +171,80 @@ func Evaluate(in Input) View {
 	v := View{
 		TenantID: in.Tenant.ID, Tier: tier.Name, SnapshotsSuspended: in.Tenant.SnapshotsSuspended,
 		Language: lang, EvaluatedAt: in.Now.UTC().Format(time.RFC3339),
-		Features: make([]Feature, 0, len(spec.Features)),
-		Metrics:  make([]Metric, 0, len(spec.Metrics)),
-		spec:     spec,
-		rank:     rank,
+		spec: spec,
+		rank: rank,
 	}
 	if in.Tenant.Tier != tier.Name {
 		v.DeclaredTier = in.Tenant.Tier
 	}
-	forecasts := make(map[string]*subv1.MetricForecast, len(in.Status))
-	for i := range in.Status {
-		forecasts[in.Status[i].Metric] = &in.Status[i]
+	return v, tier
+}
+
+// forecastOf is the status entry of a metric, nil without one. A scan: a
+// status has one entry per metric (nine in the seed), so a map built per view
+// would cost more than it saves.
+func forecastOf(status []subv1.MetricForecast, metric string) *subv1.MetricForecast {
+	for i := range status {
+		if status[i].Metric == metric {
+			return &status[i]
+		}
 	}
-	for _, m := range spec.Metrics {
-		v.Metrics = append(v.Metrics, metricOf(spec, tier, m, in, forecasts[m.Name]))
+	return nil
+}
+
+// metricNamed is the policy's metric called name, nil without one.
+func metricNamed(spec *policy.Spec, name string) *policy.Metric {
+	for i := range spec.Metrics {
+		if spec.Metrics[i].Name == name {
+			return &spec.Metrics[i]
+		}
 	}
-	for _, f := range spec.Features {
-		v.Features = append(v.Features, v.feature(spec, f, lang))
+	return nil
+}
+
+// NeedsDailyCount reports whether an answer about the tenant can depend on
+// today's api_calls count: only when the policy has the metric and the
+// tenant's tier (with overrides) limits it. Without a limit the count decides
+// no check (nothing is exhausted, remaining_after is null); only a view's
+// "current" shows it.
+func NeedsDailyCount(spec *policy.Spec, t Tenant) bool {
+	if metricNamed(spec, policy.APICallsMetric) == nil {
+		return false
 	}
-	return v
+	rank, ok := spec.TierRank(t.Tier)
+	if !ok {
+		rank = 0
+	}
+	_, limited := spec.Tiers[rank].EffectiveLimit(policy.APICallsMetric, t.Overrides)
+	return limited
+}
+
+// CheckFeature answers whether the tenant may use feature now: the answer of
+// Evaluate(in).CheckFeature(feature), without evaluating the other features
+// or any metric but api_calls (which decides quota_exhausted).
+func CheckFeature(in Input, feature string) Check {
+	v, tier := base(in)
+	if m := metricNamed(in.Spec, policy.APICallsMetric); m != nil {
+		v.Metrics = []Metric{metricOf(in.Spec, tier, *m, in, forecastOf(in.Status, m.Name))}
+	}
+	for _, f := range in.Spec.Features {
+		if f.Name == feature {
+			v.Features = []Feature{v.feature(in.Spec, f, v.Language)}
+			break
+		}
+	}
+	return v.CheckFeature(feature)
+}
+
+// CheckAmount answers whether the tenant may add amount to metric now: the
+// answer of Evaluate(in).CheckAmount(metric, amount), evaluating that metric
+// only.
+func CheckAmount(in Input, metric string, amount int64) (Check, error) {
+	v, tier := base(in)
+	if m := metricNamed(in.Spec, metric); m != nil {
+		v.Metrics = []Metric{metricOf(in.Spec, tier, *m, in, forecastOf(in.Status, m.Name))}
+	}
+	return v.CheckAmount(metric, amount)
 }
 
 func metricOf(spec *policy.Spec, tier policy.Tier, m policy.Metric, in Input, fc *subv1.MetricForecast) Metric {

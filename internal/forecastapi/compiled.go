@@ -18,6 +18,7 @@ package forecastapi
 
 import (
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/entitlement"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
@@ -26,6 +27,10 @@ type compiledEntry struct {
 	generation int64
 	spec       *policy.Spec
 	err        error
+	// langs picks among the spec's languages (nil with err); built with
+	// the spec so that a request neither joins the language list nor looks
+	// a matcher up.
+	langs *entitlement.Negotiator
 }
 
 // compiled returns the compiled view of a policy, cached per UID and
@@ -33,12 +38,22 @@ type compiledEntry struct {
 // deciding defaults itself. The error is the policy's own (the policy
 // controller reports it as Stalled/InvalidSpec).
 func (s *Server) compiled(p *subv1.SubscriptionPolicy) (*policy.Spec, error) {
+	e := s.compiledEntry(p)
+	return e.spec, e.err
+}
+
+// compiledEntry is compiled with the language matcher of the spec.
+func (s *Server) compiledEntry(p *subv1.SubscriptionPolicy) compiledEntry {
 	if v, ok := s.specs.Load(p.UID); ok {
 		if e := v.(compiledEntry); e.generation == p.Generation {
-			return e.spec, e.err
+			return e
 		}
 	}
 	spec, err := policy.CompileSpec(p)
-	s.specs.Store(p.UID, compiledEntry{generation: p.Generation, spec: spec, err: err})
-	return spec, err
+	e := compiledEntry{generation: p.Generation, spec: spec, err: err}
+	if err == nil {
+		e.langs = entitlement.NewNegotiator(spec.Languages)
+	}
+	s.specs.Store(p.UID, e)
+	return e
 }

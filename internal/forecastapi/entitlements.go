@@ -63,9 +63,11 @@ type bodyKey struct {
 	calls         int64 // today's api_calls; -1 when not read
 }
 
+// renderedBody is a view's JSON with its ETag and Content-Language header
+// values (one-element slices, assigned to responses as they are).
 type renderedBody struct {
-	body []byte
-	etag string
+	body       []byte
+	etag, lang []string
 }
 
 // counterTimeout bounds the one Redis read of a request.
@@ -91,7 +93,9 @@ func (s *Server) serveEntitlements(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	in, key, err := s.entitlementInput(r, c, q.tenantID, q.namespace, true)
+	// The view shows today's api_calls count as the metric's current value,
+	// so it is read whenever the policy counts api_calls, limit or not.
+	in, key, err := s.entitlementInput(r, c, q.tenantID, q.namespace, countAlways)
 	if err != nil {
 		return err
 	}
@@ -100,18 +104,29 @@ func (s *Server) serveEntitlements(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
+	// The header values are the rendered body's and shared constants: see
+	// sharedValue.
 	hd := w.Header()
-	hd.Set("ETag", b.etag)
-	hd.Set("Cache-Control", "private, no-cache")
-	hd.Set("Vary", "Accept-Language")
-	hd.Set("Content-Language", in.Lang)
-	if etagMatches(r.Header.Get("If-None-Match"), b.etag) {
+	hd["Etag"] = b.etag
+	hd["Cache-Control"] = hdrPrivateNoCache
+	hd["Vary"] = hdrVaryLanguage
+	hd["Content-Language"] = b.lang
+	if etagMatches(r.Header.Get("If-None-Match"), b.etag[0]) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
 	writeJSON(w, http.StatusOK, b.body)
 	return nil
 }
+
+// Header values set on every entitlement answer. They are assigned to the
+// header map directly, shared between responses: net/http only reads them,
+// and Header.Add on a one-element slice copies it before appending.
+var (
+	hdrPrivateNoCache = []string{"private, no-cache"}
+	hdrNoStore        = []string{"no-store"}
+	hdrVaryLanguage   = []string{"Accept-Language"}
+)
 
 // entitlementBody renders a view, or reuses the body rendered from the same
 // inputs: the TenantUsage and policy versions, the language, the feature
@@ -132,7 +147,7 @@ func (s *Server) entitlementBody(in entitlement.Input, key bodyKey) (renderedBod
 	}
 	h := fnv.New64a()
 	_, _ = h.Write(body)
-	b := renderedBody{body: body, etag: `"` + strconv.FormatUint(h.Sum64(), 16) + `"`}
+	b := renderedBody{body: body, etag: []string{`"` + strconv.FormatUint(h.Sum64(), 16) + `"`}, lang: []string{v.Language}}
 	s.entBodies.put(key, b, now, entitlementBodyTTL)
 	return b, nil
 }
@@ -151,23 +166,28 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-// serveEntitlementCheck answers POST /api/v1/entitlements/check.
+// serveEntitlementCheck answers POST /api/v1/entitlements/check. It
+// evaluates only what the check reads (entitlement.CheckFeature and
+// CheckAmount give the answers of the whole view), and reads today's
+// api_calls count only when it can change the answer: a feature check or an
+// api_calls check of a tenant whose api_calls are limited.
 func (s *Server) serveEntitlementCheck(w http.ResponseWriter, r *http.Request, c *caller) error {
 	req, err := parseCheckBody(http.MaxBytesReader(w, r.Body, maxCheckBodyBytes))
 	if err != nil {
 		return err
 	}
-	// Only the api_calls count lives in Redis: other metrics are answered
-	// from the cache alone.
-	needCount := req.Feature != "" || req.Metric == policy.APICallsMetric
-	v, err := s.entitlements(r, c, req.TenantID, req.Namespace, needCount)
+	count := countNever
+	if req.Feature != "" || req.Metric == policy.APICallsMetric {
+		count = countIfLimited
+	}
+	in, _, err := s.entitlementInput(r, c, req.TenantID, req.Namespace, count)
 	if err != nil {
 		return err
 	}
 	var res entitlement.Check
 	if req.Feature != "" {
-		res = v.CheckFeature(req.Feature)
-	} else if res, err = v.CheckAmount(req.Metric, *req.Amount); err != nil {
+		res = entitlement.CheckFeature(in, req.Feature)
+	} else if res, err = entitlement.CheckAmount(in, req.Metric, *req.Amount); err != nil {
 		return newError(http.StatusBadRequest, CodeInvalidParameter, "metric %q is not a metric of the tenant's policy", req.Metric)
 	}
 	body, err := marshal(res)
@@ -175,27 +195,27 @@ func (s *Server) serveEntitlementCheck(w http.ResponseWriter, r *http.Request, c
 		return err
 	}
 	hd := w.Header()
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("Vary", "Accept-Language")
-	hd.Set("Content-Language", v.Language)
+	hd["Cache-Control"] = hdrNoStore
+	hd["Vary"] = hdrVaryLanguage
+	hd.Set("Content-Language", in.Lang)
 	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 
-// entitlements evaluates a tenant's view (see entitlementInput).
-func (s *Server) entitlements(r *http.Request, c *caller, tenantID, ns string, count bool) (entitlement.View, error) {
-	in, _, err := s.entitlementInput(r, c, tenantID, ns, count)
-	if err != nil {
-		return entitlement.View{}, err
-	}
-	return entitlement.Evaluate(in), nil
-}
+// countMode says when entitlementInput reads today's api_calls count.
+type countMode int
+
+const (
+	countNever     countMode = iota // the answer does not depend on it
+	countIfLimited                  // when the tenant's api_calls are limited (entitlement.NeedsDailyCount)
+	countAlways                     // when the policy counts api_calls (a view shows the count)
+)
 
 // entitlementInput gathers what a view is made of: the caller's permission
 // first (as findTenant decides it), then the policy and status from the
-// informer cache, and at most one Redis read (today's api_calls) when count
-// is set. The key identifies everything the view depends on but the clock.
-func (s *Server) entitlementInput(r *http.Request, c *caller, tenantID, ns string, count bool) (entitlement.Input, bodyKey, error) {
+// informer cache, and at most one Redis read (today's api_calls) as count
+// says. The key identifies everything the view depends on but the clock.
+func (s *Server) entitlementInput(r *http.Request, c *caller, tenantID, ns string, count countMode) (entitlement.Input, bodyKey, error) {
 	ctx := r.Context()
 	tu, err := s.findTenant(ctx, c, tenantID, ns, entitlementNeed)
 	if err != nil {
@@ -210,17 +230,25 @@ func (s *Server) entitlementInput(r *http.Request, c *caller, tenantID, ns strin
 		}
 		return entitlement.Input{}, bodyKey{}, internalError(CodeInternal, "reading the policy from the cache", err)
 	}
-	spec, err := s.compiled(&pol)
-	if err != nil {
-		return entitlement.Input{}, bodyKey{}, newError(http.StatusConflict, CodeInvalidPolicy, "SubscriptionPolicy %s/%s is invalid: %v", pol.Namespace, pol.Name, err)
+	ce := s.compiledEntry(&pol)
+	if ce.err != nil {
+		return entitlement.Input{}, bodyKey{}, newError(http.StatusConflict, CodeInvalidPolicy, "SubscriptionPolicy %s/%s is invalid: %v", pol.Namespace, pol.Name, ce.err)
 	}
+	spec := ce.spec
 	now := s.clock.Now()
 	in := entitlement.Input{
 		Spec: spec, Tenant: entitlement.TenantOf(tu), Status: tu.Status.Metrics,
-		Now: now, Lang: s.negotiator(spec).Language(r.Header.Get("Accept-Language")),
+		Now: now, Lang: ce.langs.Language(r.Header.Get("Accept-Language")),
 	}
 	bk := bodyKey{tenant: tu.UID, tenantVersion: tu.ResourceVersion, policy: pol.UID, generation: pol.Generation, lang: in.Lang, calls: -1}
-	if count && s.counters != nil && hasMetric(spec, policy.APICallsMetric) {
+	read := false
+	switch count {
+	case countAlways:
+		read = hasMetric(spec, policy.APICallsMetric)
+	case countIfLimited:
+		read = entitlement.NeedsDailyCount(spec, in.Tenant)
+	}
+	if read && s.counters != nil {
 		n, err := s.dailyAPICalls(ctx, tu.Spec.TenantID, spec.Today(now))
 		if err != nil {
 			return entitlement.Input{}, bodyKey{}, err
@@ -250,24 +278,4 @@ func hasMetric(spec *policy.Spec, name string) bool {
 		}
 	}
 	return false
-}
-
-// maxNegotiators bounds the matchers kept: one per distinct language list.
-const maxNegotiators = 256
-
-// negotiator returns the language matcher for a compiled policy's languages,
-// built once per distinct list (policies rarely differ in them).
-func (s *Server) negotiator(spec *policy.Spec) *entitlement.Negotiator {
-	key := strings.Join(spec.Languages, ",")
-	if v, ok := s.negotiators.Load(key); ok {
-		return v.(*entitlement.Negotiator)
-	}
-	n := entitlement.NewNegotiator(spec.Languages)
-	if s.negotiatorCount.Load() < maxNegotiators {
-		if v, loaded := s.negotiators.LoadOrStore(key, n); loaded {
-			return v.(*entitlement.Negotiator)
-		}
-		s.negotiatorCount.Add(1)
-	}
-	return n
 }

@@ -330,7 +330,7 @@ var _ = Describe("entitlements", Ordered, func() {
 		Entry("namespace given", `{"tenant_id":"ent-other","namespace":"ent-b","feature":"analytics"}`, false, "tier_insufficient", nil),
 	)
 
-	It("makes at most one Redis round trip per request, none for a metric other than api_calls", func() {
+	It("makes at most one Redis round trip per request, none for a metric other than api_calls nor for a check of unlimited api_calls", func() {
 		for _, c := range []struct {
 			method, url, body string
 			want              int64
@@ -340,6 +340,14 @@ var _ = Describe("entitlements", Ordered, func() {
 			{http.MethodPost, open + forecastapi.PathEntitlementCheck, `{"tenant_id":"ent-starter","feature":"analytics"}`, 1},
 			{http.MethodPost, open + forecastapi.PathEntitlementCheck, `{"tenant_id":"ent-starter","metric":"api_calls"}`, 1},
 			{http.MethodPost, open + forecastapi.PathEntitlementCheck, `{"tenant_id":"ent-starter","metric":"products"}`, 0},
+			// Enterprise api_calls are unlimited: the count cannot change a
+			// check's answer, so a check does not read it; the view shows
+			// it as current, so a GET does.
+			{http.MethodPost, open + forecastapi.PathEntitlementCheck, `{"tenant_id":"ent-top","feature":"analytics"}`, 0},
+			{http.MethodPost, open + forecastapi.PathEntitlementCheck, `{"tenant_id":"ent-top","metric":"api_calls","amount":1000000}`, 0},
+			{http.MethodGet, entitlementsURL(open, "tenant_id=ent-top"), "", 1},
+			// An override gives a tier with a limit more: still read.
+			{http.MethodPost, open + forecastapi.PathEntitlementCheck, `{"tenant_id":"ent-pro","feature":"analytics"}`, 1},
 			{http.MethodGet, entitlementsURL(open, "tenant_id=nobody-here"), "", 0},
 		} {
 			before := hook.n.Load()

@@ -167,16 +167,22 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, ae.status, body)
 }
 
-// writeJSON writes a JSON body with its length.
+// writeJSON writes a JSON body with its length (and a final newline).
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = hdrJSON // shared values: see hdrPrivateNoCache
 	h.Set("Content-Length", strconv.Itoa(len(body)+1))
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["X-Content-Type-Options"] = hdrNosniff
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-	_, _ = w.Write([]byte{'\n'})
+	_, _ = w.Write(newline)
 }
+
+var (
+	hdrJSON    = []string{"application/json"}
+	hdrNosniff = []string{"nosniff"}
+	newline    = []byte{'\n'}
+)
 
 // marshal renders v as the body of a 200.
 func marshal(v any) ([]byte, error) {

@@ -36,7 +36,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -144,10 +143,7 @@ type Server struct {
 	specs       sync.Map // policy UID -> compiledEntry
 	counters    Counters // nil: api_calls from the last snapshot
 	entBodies   *ttlCache[bodyKey, renderedBody]
-
-	negotiators     sync.Map // language list -> *entitlement.Negotiator
-	negotiatorCount atomic.Int32
-	handler         http.Handler
+	handler     http.Handler
 }
 
 var (
@@ -258,6 +254,10 @@ func New(c cache.Cache, cfg *rest.Config, h History, opts ...Option) (*Server, e
 			return nil, err
 		}
 		s.auth = a
+	}
+	if rc, ok := s.counters.(RedisCounters); ok {
+		// Concurrent requests share round trips (see coalescedCounters).
+		s.counters = newCoalescedCounters(rc)
 	}
 	s.responses = newResponseCache(s.respTTL, s.respEntries)
 	s.runs = newRunJoiner(s.runTrack)

@@ -1,0 +1,148 @@
+/*
+Copyright 2026 The subscription-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package forecastapi
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bakery-ia/subscription-operator/internal/testenv/cputime"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat
+// (100 on every Linux architecture Go supports).
+const clockTicks = 100
+
+// childCPU is the CPU time (user + system) used so far by this process's
+// direct children (kube-apiserver, etcd, redis-server), summed per command
+// name. Empty where /proc is not readable.
+func childCPU() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return out
+	}
+	self := strconv.Itoa(os.Getpid())
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		s := string(b)
+		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || closing < open {
+			continue
+		}
+		name := s[open+1 : closing]
+		// After "(comm)": f[0] state, f[1] ppid, f[11] utime, f[12] stime.
+		f := strings.Fields(s[closing+1:])
+		if len(f) < 13 || f[1] != self {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		out[name] += time.Duration(ut+st) * time.Second / clockTicks
+	}
+	return out
+}
+
+// loadAvg is the one-minute load average, or "?".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
+
+// runCost is what one load run cost each process, per request.
+type runCost struct {
+	loadBefore, loadAfter string
+	server, generator     time.Duration // per request
+	children              map[string]time.Duration
+	requests              int
+}
+
+// measureRun runs a load run and reports the CPU each process spent on it
+// (this process is the server: the manager and the API), with the optional
+// profiles of the server process (flags -forecastapi.cpuprofile and
+// -forecastapi.memprofile).
+func measureRun(scenario string, run func() (loadResult, error)) (loadResult, runCost, error) {
+	c := runCost{loadBefore: loadAvg()}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile + "-" + scenario + ".pprof")
+		if err != nil {
+			return loadResult{}, c, err
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return loadResult{}, c, err
+		}
+	}
+	kids0, self0 := childCPU(), cputime.Process()
+	r, err := run()
+	self1, kids1 := cputime.Process(), childCPU()
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	c.loadAfter = loadAvg()
+	if err != nil {
+		return r, c, err
+	}
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile + "-" + scenario + ".pprof")
+		if err != nil {
+			return r, c, err
+		}
+		defer func() { _ = f.Close() }()
+		runtime.GC()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return r, c, err
+		}
+	}
+	n := max(len(r.latencies), 1)
+	c.requests = n
+	c.server = (self1 - self0) / time.Duration(n)
+	c.generator = r.cpu / time.Duration(n)
+	c.children = map[string]time.Duration{}
+	for name, t := range kids1 {
+		c.children[name] = (t - kids0[name]) / time.Duration(n)
+	}
+	return r, c, nil
+}
+
+// costHeader and row print runCost as a table.
+const costHeader = "\n| scenario | load avg before | load avg after | server CPU/req | generator CPU/req | redis-server CPU/req | kube-apiserver CPU/req | etcd CPU/req | all CPU/req | send lateness p50 / p99 |\n|---|---|---|---|---|---|---|---|---|---|\n"
+
+func (c runCost) row(scenario string, r loadResult) string {
+	redis, apiserver, etcd := c.children["redis-server"], c.children["kube-apiserver"], c.children["etcd"]
+	all := c.server + c.generator + redis + apiserver + etcd
+	us := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.3f / %.3f ms |\n", scenario, c.loadBefore, c.loadAfter,
+		us(c.server), us(c.generator), us(redis), us(apiserver), us(etcd), us(all), ms(percentile(r.late, 50)), ms(percentile(r.late, 99)))
+}
