@@ -411,7 +411,7 @@ func TestCounterFailover(t *testing.T) {
 	}
 	admit := func() {
 		for _, id := range tenants {
-			if ok, _ := c.Admit(id, date, 0); !ok {
+			if ok, _ := c.Admit(id, date, -1); !ok {
 				t.Fatalf("tenant %s refused without a limit", id)
 			}
 		}
