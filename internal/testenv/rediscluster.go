@@ -46,6 +46,8 @@ type RedisCluster struct {
 	masters, replicas int
 	nodes             []*Redis
 	ids               []string // node IDs, per nodes
+	// killedSlot is, per master ended by Kill, the first slot it served.
+	killedSlot map[string]int
 }
 
 // ClusterOptions shape a cluster.
@@ -359,6 +361,19 @@ func (c *RedisCluster) Kill(addr string) error {
 	if err != nil {
 		return err
 	}
+	// Remember a slot it serves (if it is a master) for WaitFailover, which
+	// may be called after the failover is over.
+	if slots, err := c.slots(context.Background()); err == nil {
+		for _, s := range slots {
+			if s.Nodes[0].Addr == addr {
+				if c.killedSlot == nil {
+					c.killedSlot = map[string]int{}
+				}
+				c.killedSlot[addr] = s.Start
+				break
+			}
+		}
+	}
 	r := c.nodes[i]
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -384,32 +399,10 @@ func (c *RedisCluster) WaitFailover(ctx context.Context, killed string) (string,
 	defer cancel()
 	clients := c.clients()
 	defer closeAll(clients)
-	// The slot to watch: the first slot that killed served, as a live node
-	// still remembers it.
-	watch := -1
-	err = c.poll(ctx, "a live node's slot map", func() (bool, string) {
-		for i, cl := range clients {
-			if i == k {
-				continue
-			}
-			slots, err := cl.ClusterSlots(ctx).Result()
-			if err != nil {
-				continue
-			}
-			for _, s := range slots {
-				if s.Nodes[0].Addr == killed && (watch < 0 || s.Start < watch) {
-					watch = s.Start
-				}
-			}
-			return true, ""
-		}
-		return false, "no live node answered CLUSTER SLOTS"
-	})
-	if err != nil {
-		return "", fmt.Errorf("redis cluster: %w", err)
-	}
-	if watch < 0 {
-		return "", fmt.Errorf("redis cluster: %s serves no slots: not a master (or already failed over)", killed)
+	// The slot to watch: the first slot killed served when it was killed.
+	watch, ok := c.killedSlot[killed]
+	if !ok {
+		return "", fmt.Errorf("redis cluster: %s was not a master when Kill ended it", killed)
 	}
 	var promoted string
 	err = c.poll(ctx, "the failover of "+killed, func() (bool, string) {
