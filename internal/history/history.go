@@ -244,7 +244,7 @@ func groupByTenant(values []Value) ([]tenantCall, error) {
 // the errors of single tenants; err is set when the round trip failed for a
 // reason a retry cannot fix (the context ended).
 func (s *Store) evalBatch(ctx context.Context, batch []tenantCall, w writeArgs) (retry []tenantCall, fault error, tenantErrs []error, err error) {
-	run := func(useSha bool, calls []tenantCall) []*redis.Cmd {
+	run := func(useSha bool, calls []tenantCall) ([]*redis.Cmd, error) {
 		pipe := s.rdb.Pipeline()
 		cmds := make([]*redis.Cmd, len(calls))
 		for i, c := range calls {
@@ -257,14 +257,14 @@ func (s *Store) evalBatch(ctx context.Context, batch []tenantCall, w writeArgs) 
 				cmds[i] = writeScript.Eval(ctx, pipe, c.keys, args...)
 			}
 		}
-		// Every command carries its own outcome: in Cluster one node's failure
-		// leaves the other nodes' commands done.
-		_, _ = pipe.Exec(ctx)
-		return cmds
+		// In Cluster one node's failure leaves the other nodes' commands done:
+		// classify reads each command's own outcome (redisretry.CmdErr).
+		_, execErr := pipe.Exec(ctx)
+		return cmds, execErr
 	}
-	classify := func(calls []tenantCall, cmds []*redis.Cmd, noscript *[]tenantCall) error {
+	classify := func(calls []tenantCall, cmds []*redis.Cmd, execErr error, noscript *[]tenantCall) error {
 		for i, cmd := range cmds {
-			switch err := cmd.Err(); {
+			switch err := redisretry.CmdErr(s.rdb, cmd, execErr); {
 			case err == nil:
 			case noscript != nil && redis.HasErrorPrefix(err, "NOSCRIPT"):
 				// A node without the script: a restarted node, or a replica
@@ -281,11 +281,13 @@ func (s *Store) evalBatch(ctx context.Context, batch []tenantCall, w writeArgs) 
 		return nil
 	}
 	var noscript []tenantCall
-	if err := classify(batch, run(true, batch), &noscript); err != nil {
+	cmds, execErr := run(true, batch)
+	if err := classify(batch, cmds, execErr, &noscript); err != nil {
 		return nil, nil, nil, err
 	}
 	if len(noscript) > 0 {
-		if err := classify(noscript, run(false, noscript), nil); err != nil {
+		cmds, execErr := run(false, noscript)
+		if err := classify(noscript, cmds, execErr, nil); err != nil {
 			return nil, nil, nil, err
 		}
 	}
@@ -359,14 +361,13 @@ func (s *Store) hgetall(ctx context.Context, keys []string) ([]map[string]string
 		for j, i := range pending {
 			cmds[j] = pipe.HGetAll(ctx, keys[i])
 		}
-		// Every command carries its own outcome (per node in Cluster).
-		_, _ = pipe.Exec(ctx)
+		_, execErr := pipe.Exec(ctx)
 		var retry []int
 		var fault error
 		for j, cmd := range cmds {
 			i := pending[j]
-			fields, err := cmd.Result()
-			switch {
+			fields := cmd.Val()
+			switch err := redisretry.CmdErr(s.rdb, cmd, execErr); {
 			case err == nil:
 				out[i] = fields
 			case redisretry.Transient(s.rdb, err):

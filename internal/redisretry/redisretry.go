@@ -226,3 +226,26 @@ func Message(err error) string {
 	}
 	return s
 }
+
+// CmdErr is the outcome of one command of a pipeline whose Exec returned
+// execErr. go-redis' cluster client sets the error of every command a failed
+// node held, so its other commands' replies are good; a standalone or
+// Sentinel client may fail the round trip without setting the commands'
+// errors (a refused dial), so there a command without an error of its own
+// shares the round trip's error unless that was a reply of the server.
+func CmdErr(rdb redis.UniversalClient, cmd redis.Cmder, execErr error) error {
+	if err := cmd.Err(); err != nil {
+		return err
+	}
+	if execErr == nil || errors.Is(execErr, redis.Nil) {
+		return nil
+	}
+	if _, ok := rdb.(*redis.ClusterClient); ok {
+		return nil
+	}
+	var rerr redis.Error
+	if errors.As(execErr, &rerr) && !strings.HasPrefix(execErr.Error(), "redis: ") {
+		return nil // one command's error reply; this one's was fine
+	}
+	return execErr
+}

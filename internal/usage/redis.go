@@ -86,13 +86,14 @@ func (r *RedisCounterSource) ReadAll(ctx context.Context, metric, keyPattern, da
 			for _, t := range pending {
 				cmds = append(cmds, pipe.Get(ctx, CounterKey(keyPattern, t, date)))
 			}
-			// Every command carries its own outcome: in Cluster one node's
-			// failure leaves the other nodes' commands answered.
-			_, _ = pipe.Exec(ctx)
+			// In Cluster one node's failure leaves the other nodes' commands
+			// answered: each command's own outcome is redisretry.CmdErr.
+			_, execErr := pipe.Exec(ctx)
 			var retry []string
 			var fault error
 			for i, cmd := range cmds {
-				s, err := cmd.Result()
+				s := cmd.Val()
+				err := redisretry.CmdErr(r.rdb, cmd, execErr)
 				switch {
 				case errors.Is(err, redis.Nil):
 					out[pending[i]] = 0
