@@ -483,10 +483,18 @@ func (k *killAtFirstWrite) DialHook(next redis.DialHook) redis.DialHook         
 func (k *killAtFirstWrite) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
 func (k *killAtFirstWrite) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		first := false
 		if len(cmds) > 0 && cmds[0].Name() == "evalsha" {
-			k.once.Do(func() { go func() { k.killed <- k.c.Kill(k.victim) }() })
+			k.once.Do(func() { first = true })
 		}
-		return next(ctx, cmds)
+		if !first {
+			return next(ctx, cmds)
+		}
+		done := make(chan error, 1)
+		go func() { done <- next(ctx, cmds) }()
+		time.Sleep(time.Millisecond)
+		k.killed <- k.c.Kill(k.victim)
+		return <-done
 	}
 }
 

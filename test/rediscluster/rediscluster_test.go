@@ -263,7 +263,7 @@ func TestTenantsSpreadOverMasters(t *testing.T) {
 }
 
 // killOnce is a go-redis hook that SIGKILLs a master while the first
-// pipeline of the given command is on the wire: the kill races with the
+// pipeline of the given command is on the wire: the kill races with that
 // pipeline, as a crash would, rather than landing between two batches.
 type killOnce struct {
 	cmd    string // "get" (counter reads) or "evalsha" (history writes)
@@ -278,10 +278,21 @@ func (k *killOnce) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 }
 func (k *killOnce) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		first := false
 		if len(cmds) > 0 && cmds[0].Name() == k.cmd {
-			k.once.Do(func() { go func() { k.killed <- cluster.Kill(k.victim) }() })
+			k.once.Do(func() { first = true })
 		}
-		return next(ctx, cmds)
+		if !first {
+			return next(ctx, cmds)
+		}
+		// Send the pipeline and kill the node while it is under way; the
+		// hook returns only after the kill, so the run's later round trips
+		// certainly meet the dead node.
+		done := make(chan error, 1)
+		go func() { done <- next(ctx, cmds) }()
+		time.Sleep(time.Millisecond)
+		k.killed <- cluster.Kill(k.victim)
+		return <-done
 	}
 }
 
