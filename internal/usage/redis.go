@@ -166,7 +166,8 @@ func NewRedisClient(url string) (redis.UniversalClient, error) {
 // its kind; zero fields keep the URL's (or go-redis') values.
 type ClientTuning struct {
 	DialTimeout, ReadTimeout, WriteTimeout, PoolTimeout time.Duration
-	// MaxRetries: -1 disables retries; 0 keeps the default.
+	// MaxRetries: -1 disables retries (for Cluster, redirects and pipeline
+	// re-sends too); 0 keeps the default.
 	MaxRetries, PoolSize int
 }
 
@@ -200,6 +201,15 @@ func NewRedisClientTuned(url string, t ClientTuning) (redis.UniversalClient, err
 		return redis.NewFailoverClient(o), nil
 	case *redis.ClusterOptions:
 		set(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries, &o.PoolSize)
+		if t.MaxRetries < 0 {
+			// The cluster client re-sends a pipeline's commands up to
+			// MaxRedirects times, also after a read timeout or a reset
+			// connection, when the node may already have run them: an INCRBY
+			// counted twice. "No retries" must mean none at all; a MOVED then
+			// fails the command too, and go-redis reloads the slot map for the
+			// next round trip.
+			o.MaxRedirects = -1
+		}
 		return redis.NewClusterClient(o), nil
 	default:
 		ro := opt.(*redis.Options)
