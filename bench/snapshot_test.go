@@ -493,7 +493,7 @@ func (k *killAtFirstWrite) ProcessPipelineHook(next redis.ProcessPipelineHook) r
 		done := make(chan error, 1)
 		go func() { done <- next(ctx, cmds) }()
 		time.Sleep(time.Millisecond)
-		k.killed <- k.c.Kill(k.victim)
+		k.killed <- k.c.Kill(ctx, k.victim)
 		return <-done
 	}
 }

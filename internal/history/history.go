@@ -202,7 +202,7 @@ func (s *Store) writePass(ctx context.Context, date string, calls []tenantCall, 
 			if err := r.Wait(ctx, fault); err != nil {
 				return faulted, fmt.Errorf("history: write %s (%d of tenants %d-%d of %d): redis: %w", date, len(retry), start+1, start+len(batch), len(calls), err)
 			}
-			redisretry.Refresh(s.rdb)
+			redisretry.Refresh(ctx, s.rdb)
 			pending = retry
 		}
 	}
@@ -389,7 +389,7 @@ func (s *Store) hgetall(ctx context.Context, keys []string) ([]map[string]string
 			if err := retrier.Wait(ctx, fault); err != nil {
 				return nil, err
 			}
-			redisretry.Refresh(s.rdb)
+			redisretry.Refresh(ctx, s.rdb)
 		}
 		pending = retry
 	}

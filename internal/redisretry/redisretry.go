@@ -171,9 +171,9 @@ func (r *Retrier) Wait(ctx context.Context, fault error) error {
 // attempt, so commands go to the promoted master instead of the dead one
 // (go-redis otherwise reloads it only on MOVED or every 10 s). Other
 // clients need nothing.
-func Refresh(rdb redis.UniversalClient) {
+func Refresh(ctx context.Context, rdb redis.UniversalClient) {
 	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		cc.ReloadState(context.Background())
+		cc.ReloadState(ctx)
 	}
 }
 

@@ -110,7 +110,7 @@ func TestRetrierRecordsAndGivesUp(t *testing.T) {
 	if !errors.Is(err, fault) || !strings.HasPrefix(err.Error(), "gave up after ") {
 		t.Errorf("err = %v, want it to give up and wrap the fault", err)
 	}
-	if n, last := f.Retries(); n != waits || last != fault {
+	if n, last := f.Retries(); n != waits || !errors.Is(last, fault) {
 		t.Errorf("Faults = %d, %v; want %d, %v", n, last, waits, fault)
 	}
 }

@@ -308,7 +308,7 @@ func (c *RedisCluster) Masters(ctx context.Context) ([]string, error) {
 
 // MasterOf returns the host:port of the master that serves key now.
 func (c *RedisCluster) MasterOf(ctx context.Context, key string) (string, error) {
-	slot, err := c.do(ctx, func(cl *redis.Client) (any, error) { return cl.ClusterKeySlot(ctx, key).Result() })
+	slot, err := c.do(func(cl *redis.Client) (any, error) { return cl.ClusterKeySlot(ctx, key).Result() })
 	if err != nil {
 		return "", err
 	}
@@ -325,7 +325,7 @@ func (c *RedisCluster) MasterOf(ctx context.Context, key string) (string, error)
 }
 
 func (c *RedisCluster) slots(ctx context.Context) ([]redis.ClusterSlot, error) {
-	v, err := c.do(ctx, func(cl *redis.Client) (any, error) { return cl.ClusterSlots(ctx).Result() })
+	v, err := c.do(func(cl *redis.Client) (any, error) { return cl.ClusterSlots(ctx).Result() })
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +339,7 @@ func (c *RedisCluster) slots(ctx context.Context) ([]redis.ClusterSlot, error) {
 }
 
 // do runs f against the first node that answers.
-func (c *RedisCluster) do(ctx context.Context, f func(*redis.Client) (any, error)) (any, error) {
+func (c *RedisCluster) do(f func(*redis.Client) (any, error)) (any, error) {
 	clients := c.clients()
 	defer closeAll(clients)
 	var errs []error
@@ -356,14 +356,14 @@ func (c *RedisCluster) do(ctx context.Context, f func(*redis.Client) (any, error
 // Kill ends the node at addr with SIGKILL, as a crash would: no shutdown, no
 // last write to disk, clients see their connections reset. Its directory (and
 // nodes.conf) stays, so Restart brings it back into the cluster.
-func (c *RedisCluster) Kill(addr string) error {
+func (c *RedisCluster) Kill(ctx context.Context, addr string) error {
 	i, err := c.index(addr)
 	if err != nil {
 		return err
 	}
 	// Remember a slot it serves (if it is a master) for WaitFailover, which
 	// may be called after the failover is over.
-	if slots, err := c.slots(context.Background()); err == nil {
+	if slots, err := c.slots(ctx); err == nil {
 		for _, s := range slots {
 			if s.Nodes[0].Addr == addr {
 				if c.killedSlot == nil {

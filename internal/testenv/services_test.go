@@ -203,7 +203,7 @@ func TestRedisClusterFailover(t *testing.T) {
 	if err := c.WaitReplicated(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Kill(victim); err != nil {
+	if err := c.Kill(ctx, victim); err != nil {
 		t.Fatal(err)
 	}
 	promoted, err := c.WaitFailover(ctx, victim)
@@ -229,7 +229,7 @@ func TestRedisClusterFailover(t *testing.T) {
 	if err != nil || slices.Contains(masters, victim) || !slices.Contains(masters, promoted) {
 		t.Errorf("after the restart masters = %v (%v): %s should be a replica of %s", masters, err, victim, promoted)
 	}
-	if err := c.Kill("127.0.0.1:1"); err == nil {
+	if err := c.Kill(ctx, "127.0.0.1:1"); err == nil {
 		t.Error("Kill of an unknown address succeeded")
 	}
 	if _, err := StartRedisClusterWith(ClusterOptions{Masters: 1, ReplicasPerMaster: -1}); err == nil {

@@ -116,7 +116,7 @@ func (r *RedisCounterSource) ReadAll(ctx context.Context, metric, keyPattern, da
 				if err := retrier.Wait(ctx, fault); err != nil {
 					return nil, fmt.Errorf("redis: metric %s: read %d counters for %s: %w", metric, len(retry), date, err)
 				}
-				redisretry.Refresh(r.rdb)
+				redisretry.Refresh(ctx, r.rdb)
 			}
 			pending = retry
 		}

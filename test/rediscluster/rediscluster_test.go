@@ -291,7 +291,7 @@ func (k *killOnce) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 		done := make(chan error, 1)
 		go func() { done <- next(ctx, cmds) }()
 		time.Sleep(time.Millisecond)
-		k.killed <- cluster.Kill(k.victim)
+		k.killed <- cluster.Kill(ctx, k.victim)
 		return <-done
 	}
 }
@@ -371,10 +371,10 @@ func TestRunGivesUpWhenNoReplicaTakesOver(t *testing.T) {
 	}
 	defer func() { _ = rdb.Close() }()
 	// The shard of slot 0: the first master and its replica (Addrs[3]).
-	if err := c.Kill(c.Addrs[0]); err != nil {
+	if err := c.Kill(context.Background(), c.Addrs[0]); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Kill(c.Addrs[3]); err != nil {
+	if err := c.Kill(context.Background(), c.Addrs[3]); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
@@ -462,7 +462,7 @@ func TestCounterFailover(t *testing.T) {
 	if err != nil || before != 1 {
 		t.Fatalf("%s's counter after one call = %d (%v), want 1", onVictim, before, err)
 	}
-	if err := cluster.Kill(victim); err != nil {
+	if err := cluster.Kill(ctx, victim); err != nil {
 		t.Fatal(err)
 	}
 	defer restart(t, victim)
