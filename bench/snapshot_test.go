@@ -23,6 +23,9 @@ package bench
 // round trips it made and, for writes, the MEMORY USAGE of a history key.
 //
 //	go test ./bench -run '^$' -bench 'Snapshot|QueryAll|ReadAll|History' -benchtime 3x
+//
+// BenchmarkSnapshotRedis compares one redis-server with a 3+3 Redis Cluster,
+// with and without a master failing over during the run.
 
 import (
 	"context"
@@ -38,6 +41,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	"github.com/bakery-ia/subscription-operator/internal/snapshot"
+	"github.com/bakery-ia/subscription-operator/internal/testenv"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
 
@@ -437,4 +442,164 @@ func (h *redisTripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) r
 		h.n.Add(1)
 		return next(ctx, cmds)
 	}
+}
+
+// clusterMetrics are the nine Redis daily counters of BenchmarkSnapshotRedis.
+var clusterMetrics = []string{"api_calls", "forecasts", "training_jobs", "pos_syncs", "exports", "imports", "logins", "reports", "alerts"}
+
+var (
+	clusterOnce sync.Once
+	clusterSrv  *testenv.RedisCluster
+	clusterErr  error
+	// seeded records which (backend, scale) already has its counters.
+	seeded = map[string]bool{}
+)
+
+// sharedCluster returns the package's 3-master, 3-replica Redis Cluster.
+func sharedCluster(b testing.TB) *testenv.RedisCluster {
+	b.Helper()
+	clusterOnce.Do(func() {
+		clusterSrv, clusterErr = testenv.StartRedisClusterWithReplicas(3, 1)
+		if clusterErr == nil {
+			closers = append(closers, clusterSrv.Close)
+		}
+	})
+	if clusterErr != nil {
+		b.Fatal(clusterErr)
+	}
+	return clusterSrv
+}
+
+// killAtFirstWrite SIGKILLs victim while the run's first history pipeline
+// (EVALSHA) is on the wire.
+type killAtFirstWrite struct {
+	c      *testenv.RedisCluster
+	victim string
+	once   sync.Once
+	killed chan error
+}
+
+func (k *killAtFirstWrite) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (k *killAtFirstWrite) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (k *killAtFirstWrite) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		first := false
+		if len(cmds) > 0 && cmds[0].Name() == "evalsha" {
+			k.once.Do(func() { first = true })
+		}
+		if !first {
+			return next(ctx, cmds)
+		}
+		done := make(chan error, 1)
+		go func() { done <- next(ctx, cmds) }()
+		time.Sleep(time.Millisecond)
+		k.killed <- k.c.Kill(ctx, k.victim)
+		return <-done
+	}
+}
+
+// BenchmarkSnapshotRedis is one snapshot.Runner.Run of N tenants x 9 Redis
+// counter metrics (9 pipelined reads, one history Write; every op stores a
+// new day) against one redis-server, against a Redis Cluster of 3 masters
+// with a replica each, and against that cluster with a master SIGKILLed
+// while the run writes: that op's time includes the failover (the replica
+// is promoted about cluster-node-timeout = 2 s after the kill) and the
+// run's second write pass. The cluster is healed (the node restarted as a
+// replica) outside the timer.
+//
+//	go test ./bench -run '^$' -bench SnapshotRedis -benchtime 3x
+func BenchmarkSnapshotRedis(b *testing.B) {
+	for _, n := range scales {
+		for _, backend := range []string{"single", "cluster", "cluster-failover"} {
+			b.Run(fmt.Sprintf("%s/tenants=%d", backend, n), func(b *testing.B) {
+				benchSnapshotRedis(b, backend, n)
+			})
+		}
+	}
+}
+
+func benchSnapshotRedis(b *testing.B, backend string, n int) {
+	ctx := context.Background()
+	var tenants []string
+	for i := 1; i <= n; i++ {
+		tenants = append(tenants, tenantID(i))
+	}
+	const counterDay = "2025-01-18"
+	var cluster *testenv.RedisCluster
+	url := sharedRedis(b).URL
+	if backend != "single" {
+		cluster = sharedCluster(b)
+		url = cluster.URL
+	}
+	newClient := func() redis.UniversalClient {
+		rdb, err := usage.NewRedisClient(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return rdb
+	}
+	rdb := newClient()
+	defer func() { _ = rdb.Close() }()
+	if key := fmt.Sprint(url, n); !seeded[key] {
+		pipe := rdb.Pipeline()
+		for i, t := range tenants {
+			for k, m := range clusterMetrics {
+				if i%5 != 0 { // 80% of tenants have a counter
+					pipe.Set(ctx, usage.CounterKey(usage.DefaultKeyPattern(m), t, counterDay), i*10+k, 0)
+				}
+			}
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			b.Fatalf("seed counters: %v", err)
+		}
+		seeded[key] = true
+	}
+	req := snapshot.Request{CounterDate: counterDay, RetentionDays: retentionDays, Tenants: tenants}
+	for _, m := range clusterMetrics {
+		req.Metrics = append(req.Metrics, snapshot.Metric{Name: m, RedisKeyPattern: usage.DefaultKeyPattern(m)})
+	}
+	day := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	retries := 0
+	b.ResetTimer()
+	for i := range b.N {
+		req.Date = day.AddDate(0, 0, i).Format(time.DateOnly)
+		client := rdb
+		var kill *killAtFirstWrite
+		if backend == "cluster-failover" {
+			b.StopTimer()
+			if err := cluster.WaitReplicated(ctx); err != nil {
+				b.Fatal(err)
+			}
+			masters, err := cluster.Masters(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			client = newClient()
+			kill = &killAtFirstWrite{c: cluster, victim: masters[i%len(masters)], killed: make(chan error, 1)}
+			client.AddHook(kill)
+			b.StartTimer()
+		}
+		runner := &snapshot.Runner{Redis: usage.NewRedisCounters(client), History: history.New(client)}
+		res, err := runner.Run(ctx, req)
+		if err != nil || res.Partial() {
+			b.Fatalf("run: %v; %s", err, res.Summary())
+		}
+		retries += res.Retries
+		if kill != nil {
+			b.StopTimer()
+			if err := <-kill.killed; err != nil {
+				b.Fatal(err)
+			}
+			if _, err := cluster.WaitFailover(ctx, kill.victim); err != nil {
+				b.Fatal(err)
+			}
+			if err := cluster.Restart(ctx, kill.victim); err != nil {
+				b.Fatal(err)
+			}
+			_ = client.Close()
+			b.StartTimer()
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(retries)/float64(b.N), "retries/op")
 }

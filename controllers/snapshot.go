@@ -22,16 +22,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
+	"github.com/bakery-ia/subscription-operator/internal/redisretry"
 	"github.com/bakery-ia/subscription-operator/internal/snapshot"
 )
 
@@ -231,10 +234,29 @@ func (s *SnapshotScheduler) runFor(ctx context.Context, pol *subv1.SubscriptionP
 	return res, err
 }
 
+// snapshotRedisRetries counts the Redis round trips that runs repeated after
+// a transient fault (a Redis Cluster or Sentinel failover). Defined here
+// rather than in metrics.go to keep this reporting change in one file.
+var snapshotRedisRetries = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "subscription_snapshot_redis_retries_total",
+	Help: "Redis round trips that snapshot runs repeated after a transient fault (failover, reset connection).",
+}, []string{labelPolicy})
+
+func init() { metrics.Registry.MustRegister(snapshotRedisRetries) }
+
 // record puts the outcome into the metrics and an Event, and returns it for status.
 func (s *SnapshotScheduler) record(ctx context.Context, pol *subv1.SubscriptionPolicy, res snapshot.Result, err error) outcome {
 	key := policyKey(pol)
 	snapshotDuration.WithLabelValues(key).Observe(res.Duration.Seconds())
+	if res.Retries > 0 {
+		// A run that rode through a failover may still succeed; the fault is
+		// told as a Warning of its own (the Summary in the condition and the
+		// run's Event says it too).
+		snapshotRedisRetries.WithLabelValues(key).Add(float64(res.Retries))
+		warn(s.Recorder, pol, "SnapshotRedisRetried", "Snapshot", fmt.Sprintf(
+			"the snapshot for %s retried %d Redis round trips after transient faults (last: %s)",
+			res.Date, res.Retries, redisretry.Message(res.LastFault)))
+	}
 	o := outcome{run: subv1.SnapshotRun{
 		Time:           metav1.Time{Time: s.Clock.Now()},
 		Date:           res.Date,

@@ -56,6 +56,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bakery-ia/subscription-operator/internal/redisretry"
 )
 
 // DateLayout is the layout of Point.Date and of the date arguments.
@@ -82,11 +84,13 @@ type Store struct {
 	// writeBatch is how many tenants go into one pipelined round trip of Write;
 	// readBatch is how many keys go into one round trip of ReadMany.
 	writeBatch, readBatch int
+	// retry paces the retries of transient faults (redisretry.DefaultPolicy).
+	retry redisretry.Policy
 }
 
 // New returns a Store using rdb.
 func New(rdb redis.UniversalClient) *Store {
-	return &Store{rdb: rdb, writeBatch: 1000, readBatch: 10000}
+	return &Store{rdb: rdb, writeBatch: 1000, readBatch: 10000, retry: redisretry.DefaultPolicy}
 }
 
 // Key is the Redis key of one tenant's history of one metric:
@@ -120,10 +124,20 @@ var (
 // key holds at most retentionDays+1 dates), and sets the TTL to
 // retentionDays+1 days.
 //
-// Write is idempotent; on error some keys may be written and the caller
-// retries the whole call. Errors that Redis returned say "redis: " after the
-// operation ("history: write 2025-01-19: redis: load script: i/o timeout"). Errors of single keys (a legacy value that is not
-// the seed's JSON) do not stop the other keys and are returned together.
+// Write is idempotent, which is what lets it retry: the tenants whose call
+// failed with a transient fault (a node died, the cluster is failing over:
+// redisretry.Transient) are sent again with backoff until they succeed or
+// s.retry.For has passed since the first fault (or ctx ends). After a fault
+// every tenant is written once more: Redis replicates asynchronously, so a
+// write that a master acknowledged just before it died may never have
+// reached the replica that took over. Retries are recorded in ctx's
+// redisretry.Faults.
+//
+// On error some keys may be written and the caller retries the whole call.
+// Errors that Redis returned say "redis: " after the operation
+// ("history: write 2025-01-19: redis: load script: i/o timeout"). Errors of
+// single keys (a legacy value that is not the seed's JSON) do not stop the
+// other keys and are returned together.
 func (s *Store) Write(ctx context.Context, date string, retentionDays int, values []Value) error {
 	day, err := time.Parse(DateLayout, date)
 	if err != nil {
@@ -139,28 +153,63 @@ func (s *Store) Write(ctx context.Context, date string, retentionDays int, value
 	if len(calls) == 0 {
 		return nil
 	}
-	field := day.Format(fieldLayout)
-	oldest := day.AddDate(0, 0, -retentionDays).Format(fieldLayout)
-	ttl := strconv.Itoa((retentionDays + 1) * 24 * 60 * 60)
+	w := writeArgs{field: day.Format(fieldLayout), oldest: day.AddDate(0, 0, -retentionDays).Format(fieldLayout),
+		ttl: strconv.Itoa((retentionDays + 1) * 24 * 60 * 60)}
 
 	// Loading first (on every master in Cluster) lets the batches use EVALSHA;
-	// a node that loses its script cache mid-run is handled by evalBatch.
-	if err := writeScript.Load(ctx, s.rdb).Err(); err != nil {
+	// a node that lacks the script (down now, or a replica promoted since) is
+	// handled by evalBatch's NOSCRIPT fallback, so a transient fault here
+	// does not stop the write.
+	if err := writeScript.Load(ctx, s.rdb).Err(); err != nil && !redisretry.Transient(s.rdb, err) {
 		return fmt.Errorf("history: write %s: redis: load script: %w", date, err)
 	}
+	// A pass that met a fault is followed by one that writes everything again
+	// (see above); a fault in that pass too earns one more, then the write
+	// fails rather than loop through a flapping cluster.
+	const maxPasses = 3
+	for pass := 1; ; pass++ {
+		faulted, err := s.writePass(ctx, date, calls, w)
+		if err != nil || !faulted {
+			return err
+		}
+		if pass == maxPasses {
+			return fmt.Errorf("history: write %s: redis: every one of %d passes met a transient fault; "+
+				"writes acknowledged just before a failover may be lost, so the write is not trusted", date, maxPasses)
+		}
+	}
+}
+
+// writeArgs are the script arguments shared by every call of one Write.
+type writeArgs struct{ field, oldest, ttl string }
+
+// writePass writes every call once, retrying transient faults per tenant,
+// and reports whether any fault was met.
+func (s *Store) writePass(ctx context.Context, date string, calls []tenantCall, w writeArgs) (faulted bool, err error) {
 	var keyErrs []error
 	for start := 0; start < len(calls); start += s.writeBatch {
 		batch := calls[start:min(start+s.writeBatch, len(calls))]
-		errs, err := s.evalBatch(ctx, batch, field, oldest, ttl)
-		if err != nil {
-			return fmt.Errorf("history: write %s (tenants %d-%d of %d): redis: %w", date, start+1, start+len(batch), len(calls), err)
+		r := redisretry.New(s.retry)
+		for pending := batch; len(pending) > 0; {
+			retry, fault, errs, err := s.evalBatch(ctx, pending, w)
+			if err != nil {
+				return faulted, fmt.Errorf("history: write %s (tenants %d-%d of %d): redis: %w", date, start+1, start+len(batch), len(calls), err)
+			}
+			keyErrs = append(keyErrs, errs...)
+			if len(retry) == 0 {
+				break
+			}
+			faulted = true
+			if err := r.Wait(ctx, fault); err != nil {
+				return faulted, fmt.Errorf("history: write %s (%d of tenants %d-%d of %d): redis: %w", date, len(retry), start+1, start+len(batch), len(calls), err)
+			}
+			redisretry.Refresh(ctx, s.rdb)
+			pending = retry
 		}
-		keyErrs = append(keyErrs, errs...)
 	}
 	if len(keyErrs) > 0 {
-		return fmt.Errorf("history: write %s: redis: %d of %d tenants failed: %w", date, len(keyErrs), len(calls), joinFirst(keyErrs, 5))
+		return faulted, fmt.Errorf("history: write %s: redis: %d of %d tenants failed: %w", date, len(keyErrs), len(calls), joinFirst(keyErrs, 5))
 	}
-	return nil
+	return faulted, nil
 }
 
 // tenantCall is one script call: the keys of one tenant and their values.
@@ -189,15 +238,18 @@ func groupByTenant(values []Value) ([]tenantCall, error) {
 	return calls, nil
 }
 
-// evalBatch runs the write script for each call in one pipeline. It returns
-// the errors of single tenants, or err when the round trip itself failed.
-func (s *Store) evalBatch(ctx context.Context, batch []tenantCall, field, oldest, ttl string) (tenantErrs []error, err error) {
+// evalBatch runs the write script for each call in one pipeline (go-redis
+// splits it per node in Cluster). It sorts the outcome per call: retry holds
+// the calls that met a transient fault (fault is one of them), tenantErrs
+// the errors of single tenants; err is set when the round trip failed for a
+// reason a retry cannot fix (the context ended).
+func (s *Store) evalBatch(ctx context.Context, batch []tenantCall, w writeArgs) (retry []tenantCall, fault error, tenantErrs []error, err error) {
 	run := func(useSha bool, calls []tenantCall) ([]*redis.Cmd, error) {
 		pipe := s.rdb.Pipeline()
 		cmds := make([]*redis.Cmd, len(calls))
 		for i, c := range calls {
 			args := make([]any, 0, 3+len(c.values))
-			args = append(args, field, oldest, ttl)
+			args = append(args, w.field, w.oldest, w.ttl)
 			args = append(args, c.values...)
 			if useSha {
 				cmds[i] = writeScript.EvalSha(ctx, pipe, c.keys, args...)
@@ -205,42 +257,41 @@ func (s *Store) evalBatch(ctx context.Context, batch []tenantCall, field, oldest
 				cmds[i] = writeScript.Eval(ctx, pipe, c.keys, args...)
 			}
 		}
-		_, err := pipe.Exec(ctx)
-		if err != nil && !isServerError(err) {
-			return nil, err
-		}
-		return cmds, nil
+		// In Cluster one node's failure leaves the other nodes' commands done:
+		// classify reads each command's own outcome (redisretry.CmdErr).
+		_, execErr := pipe.Exec(ctx)
+		return cmds, execErr
 	}
-	cmds, err := run(true, batch)
-	if err != nil {
-		return nil, err
-	}
-	var retry []tenantCall
-	for i, cmd := range cmds {
-		switch err := cmd.Err(); {
-		case err == nil:
-		case redis.HasErrorPrefix(err, "NOSCRIPT"):
-			retry = append(retry, batch[i])
-		case isServerError(err):
-			tenantErrs = append(tenantErrs, fmt.Errorf("tenant %s: %w", batch[i].tenant, err))
-		default:
-			return nil, err
-		}
-	}
-	if len(retry) > 0 {
-		if cmds, err = run(false, retry); err != nil {
-			return nil, err
-		}
+	classify := func(calls []tenantCall, cmds []*redis.Cmd, execErr error, noscript *[]tenantCall) error {
 		for i, cmd := range cmds {
-			if err := cmd.Err(); err != nil {
-				if !isServerError(err) {
-					return nil, err
-				}
-				tenantErrs = append(tenantErrs, fmt.Errorf("tenant %s: %w", retry[i].tenant, err))
+			switch err := redisretry.CmdErr(s.rdb, cmd, execErr); {
+			case err == nil:
+			case noscript != nil && redis.HasErrorPrefix(err, "NOSCRIPT"):
+				// A node without the script: a restarted node, or a replica
+				// promoted by a failover (SCRIPT LOAD is not replicated).
+				*noscript = append(*noscript, calls[i])
+			case redisretry.Transient(s.rdb, err):
+				retry, fault = append(retry, calls[i]), err
+			case isServerError(err):
+				tenantErrs = append(tenantErrs, fmt.Errorf("tenant %s: %w", calls[i].tenant, err))
+			default:
+				return err
 			}
 		}
+		return nil
 	}
-	return tenantErrs, nil
+	var noscript []tenantCall
+	cmds, execErr := run(true, batch)
+	if err := classify(batch, cmds, execErr, &noscript); err != nil {
+		return nil, nil, nil, err
+	}
+	if len(noscript) > 0 {
+		cmds, execErr := run(false, noscript)
+		if err := classify(noscript, cmds, execErr, nil); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return retry, fault, tenantErrs, nil
 }
 
 // Read returns the points of the last days days up to and including today
@@ -295,32 +346,52 @@ func (s *Store) ReadMany(ctx context.Context, tenantIDs []string, metrics []stri
 // hgetall reads whole hashes in one pipelined round trip, converting legacy
 // keys (WRONGTYPE) first when there are any. HGETALL and filtering here beats
 // HMGET of the window's dates: Redis finds each HMGET field by a linear scan
-// of the listpack.
+// of the listpack. Keys whose read met a transient fault (a failover) are
+// read again with backoff, like Write's calls.
 func (s *Store) hgetall(ctx context.Context, keys []string) ([]map[string]string, error) {
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, len(keys))
-	for i, k := range keys {
-		cmds[i] = pipe.HGetAll(ctx, k)
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !isServerError(err) {
-		return nil, err
-	}
 	out := make([]map[string]string, len(keys))
-	for i, cmd := range cmds {
-		fields, err := cmd.Result()
-		switch {
-		case err == nil:
-			out[i] = fields
-		case redis.HasErrorPrefix(err, "WRONGTYPE"):
-			if err := s.convert(ctx, keys[i]); err != nil {
-				return nil, fmt.Errorf("%s: %w", keys[i], err)
-			}
-			if out[i], err = s.rdb.HGetAll(ctx, keys[i]).Result(); err != nil {
-				return nil, fmt.Errorf("%s: %w", keys[i], err)
-			}
-		default:
-			return nil, fmt.Errorf("%s: %w", keys[i], err)
+	pending := make([]int, len(keys))
+	for i := range keys {
+		pending[i] = i
+	}
+	retrier := redisretry.New(s.retry)
+	for len(pending) > 0 {
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.MapStringStringCmd, len(pending))
+		for j, i := range pending {
+			cmds[j] = pipe.HGetAll(ctx, keys[i])
 		}
+		_, execErr := pipe.Exec(ctx)
+		var retry []int
+		var fault error
+		for j, cmd := range cmds {
+			i := pending[j]
+			fields := cmd.Val()
+			switch err := redisretry.CmdErr(s.rdb, cmd, execErr); {
+			case err == nil:
+				out[i] = fields
+			case redisretry.Transient(s.rdb, err):
+				retry, fault = append(retry, i), err
+			case redis.HasErrorPrefix(err, "WRONGTYPE"):
+				if err := s.convert(ctx, keys[i]); err != nil {
+					return nil, fmt.Errorf("%s: %w", keys[i], err)
+				}
+				if out[i], err = s.rdb.HGetAll(ctx, keys[i]).Result(); err != nil {
+					return nil, fmt.Errorf("%s: %w", keys[i], err)
+				}
+			case !isServerError(err):
+				return nil, err
+			default:
+				return nil, fmt.Errorf("%s: %w", keys[i], err)
+			}
+		}
+		if len(retry) > 0 {
+			if err := retrier.Wait(ctx, fault); err != nil {
+				return nil, err
+			}
+			redisretry.Refresh(ctx, s.rdb)
+		}
+		pending = retry
 	}
 	return out, nil
 }

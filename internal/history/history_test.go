@@ -585,9 +585,9 @@ func TestNoScriptFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errs, err := s.evalBatch(ctx(t), calls, "20250119", "20241120", "100")
-	if err != nil || len(errs) != 0 {
-		t.Fatalf("evalBatch: %v %v", err, errs)
+	retry, fault, errs, err := s.evalBatch(ctx(t), calls, writeArgs{field: "20250119", oldest: "20241120", ttl: "100"})
+	if err != nil || len(errs) != 0 || len(retry) != 0 || fault != nil {
+		t.Fatalf("evalBatch: %v %v (retry %d: %v)", err, errs, len(retry), fault)
 	}
 	if got := mustRead(t, s, id, []string{"m"}, "2025-01-19", 1)["m"]; !reflect.DeepEqual(got, []Point{{"2025-01-19", 5}}) {
 		t.Errorf("points = %v", got)

@@ -33,6 +33,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	"github.com/bakery-ia/subscription-operator/internal/redisretry"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
 
@@ -66,6 +67,12 @@ type Result struct {
 	Failed        int
 	FailedMetrics map[string]error
 	Duration      time.Duration
+	// Retries counts the Redis round trips repeated after a transient fault
+	// (a failover, a reset connection); LastFault is the last such fault.
+	// A run that retried and then stored everything is complete, but the
+	// fault is worth telling: Summary names it.
+	Retries   int
+	LastFault error
 }
 
 // FailedMetricNames returns the failed metrics, sorted.
@@ -84,14 +91,22 @@ func (r Result) Partial() bool { return len(r.FailedMetrics) > 0 }
 // Summary is a one-line description naming failed metrics, for conditions and Events.
 func (r Result) Summary() string {
 	if !r.Partial() {
-		return fmt.Sprintf("recorded %d tenants for %s in %s", r.Tenants, r.Date, r.Duration.Round(time.Millisecond))
+		return fmt.Sprintf("recorded %d tenants for %s in %s%s", r.Tenants, r.Date, r.Duration.Round(time.Millisecond), r.retrySummary())
 	}
 	parts := make([]string, 0, len(r.FailedMetrics))
 	for _, n := range r.FailedMetricNames() {
 		parts = append(parts, fmt.Sprintf("%s: %v", n, r.FailedMetrics[n]))
 	}
-	return fmt.Sprintf("partial snapshot for %s: %d of %d metrics failed (%s)",
-		r.Date, len(r.FailedMetrics), r.Metrics, strings.Join(parts, "; "))
+	return fmt.Sprintf("partial snapshot for %s: %d of %d metrics failed (%s)%s",
+		r.Date, len(r.FailedMetrics), r.Metrics, strings.Join(parts, "; "), r.retrySummary())
+}
+
+// retrySummary is the Summary's note on retried Redis faults, "" without any.
+func (r Result) retrySummary() string {
+	if r.Retries == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" after %d Redis retries (last fault: %s)", r.Retries, redisretry.Message(r.LastFault))
 }
 
 // ErrNoDatabase is returned for a Postgres metric when no DATABASE_URL was configured.
@@ -111,14 +126,19 @@ type Runner struct {
 // Run reads every metric for every tenant and stores the values under req.Date.
 // It returns an error only when nothing could be stored (the history write
 // failed); metrics that failed to read are reported in Result.FailedMetrics.
-func (r *Runner) Run(ctx context.Context, req Request) (Result, error) {
+func (r *Runner) Run(ctx context.Context, req Request) (res Result, err error) {
 	var c clock.PassiveClock = clock.RealClock{}
 	if r.Clock != nil {
 		c = r.Clock
 	}
 	now := c.Now
 	start := now()
-	res := Result{Date: req.Date, Tenants: len(req.Tenants), Metrics: len(req.Metrics), FailedMetrics: map[string]error{}}
+	res = Result{Date: req.Date, Tenants: len(req.Tenants), Metrics: len(req.Metrics), FailedMetrics: map[string]error{}}
+	// The sources and the store retry transient Redis faults on their own and
+	// record them here, so a run that rode through a failover still says so.
+	faults := &redisretry.Faults{}
+	ctx = redisretry.WithFaults(ctx, faults)
+	defer func() { res.Retries, res.LastFault = faults.Retries() }()
 	if len(req.Tenants) == 0 {
 		res.Duration = now().Sub(start)
 		return res, nil

@@ -19,6 +19,8 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +170,69 @@ func TestRedisCluster(t *testing.T) {
 	})
 	if err != nil || masters != 3 {
 		t.Errorf("keys on %d masters (err %v), want 3", masters, err)
+	}
+}
+
+// TestRedisClusterFailover forms 3 masters with a replica each, kills a
+// master with SIGKILL, waits for its replica's promotion, and restarts the
+// dead node, which rejoins as a replica of the promoted one.
+func TestRedisClusterFailover(t *testing.T) {
+	c, err := StartRedisClusterWithReplicas(3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if len(c.Addrs) != 6 || strings.Count(c.URL, "addr=") != 5 {
+		t.Fatalf("Addrs %v, URL %q", c.Addrs, c.URL)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	masters, err := c.Masters(ctx)
+	if err != nil || !reflect.DeepEqual(masters, c.Addrs[:3]) {
+		t.Fatalf("Masters = %v (%v), want %v", masters, err, c.Addrs[:3])
+	}
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs})
+	defer func() { _ = rdb.Close() }()
+	if err := rdb.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	victim, err := c.MasterOf(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReplicated(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Kill(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	promoted, err := c.WaitFailover(ctx, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if promoted == victim || promoted == "" {
+		t.Fatalf("promoted %q after killing %s", promoted, victim)
+	}
+	if got, err := c.MasterOf(ctx, "k"); err != nil || got != promoted {
+		t.Errorf("MasterOf(k) = %s (%v), want the promoted %s", got, err, promoted)
+	}
+	// The replica had the key: nothing acknowledged before the kill is lost.
+	node := redis.NewClient(&redis.Options{Addr: promoted})
+	defer func() { _ = node.Close() }()
+	if v, err := node.Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Errorf("GET k on the promoted master = %q, %v", v, err)
+	}
+	if err := c.Restart(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	masters, err = c.Masters(ctx)
+	if err != nil || slices.Contains(masters, victim) || !slices.Contains(masters, promoted) {
+		t.Errorf("after the restart masters = %v (%v): %s should be a replica of %s", masters, err, victim, promoted)
+	}
+	if err := c.Kill(ctx, "127.0.0.1:1"); err == nil {
+		t.Error("Kill of an unknown address succeeded")
+	}
+	if _, err := StartRedisClusterWith(ClusterOptions{Masters: 1, ReplicasPerMaster: -1}); err == nil {
+		t.Error("a negative replica count was accepted")
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bakery-ia/subscription-operator/internal/policy"
+	"github.com/bakery-ia/subscription-operator/internal/redisretry"
 )
 
 // RedisCounterSource reads per-tenant daily counters that other components
@@ -35,11 +36,13 @@ import (
 type RedisCounterSource struct {
 	rdb   redis.UniversalClient
 	batch int // keys per pipelined round trip
+	// retry paces the retries of transient faults (redisretry.DefaultPolicy).
+	retry redisretry.Policy
 }
 
 // NewRedisCounters returns a source reading counters from rdb.
 func NewRedisCounters(rdb redis.UniversalClient) *RedisCounterSource {
-	return &RedisCounterSource{rdb: rdb, batch: 10000}
+	return &RedisCounterSource{rdb: rdb, batch: 10000, retry: redisretry.DefaultPolicy}
 }
 
 // DefaultKeyPattern is the counter key of metric when the policy names none,
@@ -63,6 +66,11 @@ func CheckKeyPattern(pattern string) error { return policy.CheckKeyPattern(patte
 // node in Cluster). A missing key is 0; a value that is not an integer is an
 // error naming the metric and the key. Errors of Redis itself start with
 // "redis: ", so a snapshot's failed metric says which service failed.
+//
+// GETs that met a transient fault (a node died, the cluster is failing over:
+// redisretry.Transient) are sent again with backoff until they answer or the
+// retry policy's time is spent; the retries are recorded in ctx's
+// redisretry.Faults.
 func (r *RedisCounterSource) ReadAll(ctx context.Context, metric, keyPattern, date string, tenants []string) (map[string]int64, error) {
 	if err := CheckKeyPattern(keyPattern); err != nil {
 		return nil, fmt.Errorf("metric %s: %w", metric, err)
@@ -70,29 +78,47 @@ func (r *RedisCounterSource) ReadAll(ctx context.Context, metric, keyPattern, da
 	out := make(map[string]int64, len(tenants))
 	cmds := make([]*redis.StringCmd, 0, min(len(tenants), r.batch))
 	for start := 0; start < len(tenants); start += r.batch {
-		batch := tenants[start:min(start+r.batch, len(tenants))]
-		cmds = cmds[:0]
-		pipe := r.rdb.Pipeline()
-		for _, t := range batch {
-			cmds = append(cmds, pipe.Get(ctx, CounterKey(keyPattern, t, date)))
-		}
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) && !isServerError(err) {
-			return nil, fmt.Errorf("redis: metric %s: read %d counters for %s: %w", metric, len(batch), date, err)
-		}
-		for i, cmd := range cmds {
-			s, err := cmd.Result()
-			switch {
-			case errors.Is(err, redis.Nil):
-				out[batch[i]] = 0
-				continue
-			case err != nil:
-				return nil, fmt.Errorf("redis: metric %s: key %s: %w", metric, cmd.Args()[1], err)
+		pending := tenants[start:min(start+r.batch, len(tenants))]
+		retrier := redisretry.New(r.retry)
+		for len(pending) > 0 {
+			cmds = cmds[:0]
+			pipe := r.rdb.Pipeline()
+			for _, t := range pending {
+				cmds = append(cmds, pipe.Get(ctx, CounterKey(keyPattern, t, date)))
 			}
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("redis: metric %s: key %s holds %q, not an integer", metric, cmd.Args()[1], s)
+			// In Cluster one node's failure leaves the other nodes' commands
+			// answered: each command's own outcome is redisretry.CmdErr.
+			_, execErr := pipe.Exec(ctx)
+			var retry []string
+			var fault error
+			for i, cmd := range cmds {
+				s := cmd.Val()
+				err := redisretry.CmdErr(r.rdb, cmd, execErr)
+				switch {
+				case errors.Is(err, redis.Nil):
+					out[pending[i]] = 0
+					continue
+				case redisretry.Transient(r.rdb, err):
+					retry, fault = append(retry, pending[i]), err
+					continue
+				case err != nil && !isServerError(err):
+					return nil, fmt.Errorf("redis: metric %s: read %d counters for %s: %w", metric, len(pending), date, err)
+				case err != nil:
+					return nil, fmt.Errorf("redis: metric %s: key %s: %w", metric, cmd.Args()[1], err)
+				}
+				n, err := strconv.ParseInt(s, 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("redis: metric %s: key %s holds %q, not an integer", metric, cmd.Args()[1], s)
+				}
+				out[pending[i]] = n
 			}
-			out[batch[i]] = n
+			if len(retry) > 0 {
+				if err := retrier.Wait(ctx, fault); err != nil {
+					return nil, fmt.Errorf("redis: metric %s: read %d counters for %s: %w", metric, len(retry), date, err)
+				}
+				redisretry.Refresh(ctx, r.rdb)
+			}
+			pending = retry
 		}
 	}
 	return out, nil
@@ -140,7 +166,8 @@ func NewRedisClient(url string) (redis.UniversalClient, error) {
 // its kind; zero fields keep the URL's (or go-redis') values.
 type ClientTuning struct {
 	DialTimeout, ReadTimeout, WriteTimeout, PoolTimeout time.Duration
-	// MaxRetries: -1 disables retries; 0 keeps the default.
+	// MaxRetries: -1 disables retries (for Cluster, redirects and pipeline
+	// re-sends too); 0 keeps the default.
 	MaxRetries, PoolSize int
 }
 
@@ -174,6 +201,15 @@ func NewRedisClientTuned(url string, t ClientTuning) (redis.UniversalClient, err
 		return redis.NewFailoverClient(o), nil
 	case *redis.ClusterOptions:
 		set(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries, &o.PoolSize)
+		if t.MaxRetries < 0 {
+			// The cluster client re-sends a pipeline's commands up to
+			// MaxRedirects times, also after a read timeout or a reset
+			// connection, when the node may already have run them: an INCRBY
+			// counted twice. "No retries" must mean none at all; a MOVED then
+			// fails the command too, and go-redis reloads the slot map for the
+			// next round trip.
+			o.MaxRedirects = -1
+		}
 		return redis.NewClusterClient(o), nil
 	default:
 		ro := opt.(*redis.Options)

@@ -322,6 +322,10 @@ func TestNewRedisClientTuned(t *testing.T) {
 				if len(o.Addrs) != 2 {
 					t.Errorf("cluster addresses %v", o.Addrs)
 				}
+				// No re-sends of a pipeline either (go-redis keeps -1 as 0).
+				if o.MaxRedirects != 0 {
+					t.Errorf("MaxRedirects = %d, want none: a re-sent INCRBY counts twice", o.MaxRedirects)
+				}
 			default:
 				t.Fatalf("client type %T", rdb)
 			}
