@@ -123,13 +123,18 @@ func newLogger(level string) (*slog.Logger, error) {
 	return log, nil
 }
 
-// tuneGC sets the collector for a small live heap and many small requests,
-// unless GOGC or GOMEMLIMIT say otherwise.
+// defaultGCPercent is the gateway's GOGC unless the environment sets one.
+// The live heap grows with the tenants of the namespace (about 1 KB each, see
+// TenantRecord), and RSS follows the heap goal, live x (1 + GOGC/100): at
+// 400 a pod of 10,000 tenants held five times its live heap. At Go's default
+// of 100 the collector runs more often per request; measured with
+// go test ./internal/gateway -bench, docs/operations.md "Capacity".
+const defaultGCPercent = 100
+
+// tuneGC sets the collector unless GOGC or GOMEMLIMIT say otherwise.
 func tuneGC(log *slog.Logger) {
 	if os.Getenv("GOGC") == "" {
-		// The live heap is small (rule tables, pools) while every request
-		// allocates a little: collect less often. GOGC/GOMEMLIMIT override.
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(defaultGCPercent)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		if limit := softMemoryLimit(cgroupMemoryMax); limit > 0 {
@@ -217,6 +222,10 @@ func run(f flags) error {
 		if err != nil {
 			return err
 		}
+		// The initial list decoded every TenantUsage of the namespace before
+		// each became a small record: hand that garbage back to the OS once,
+		// instead of keeping it as RSS until the scavenger gets to it.
+		watcher.AfterSync = debug.FreeOSMemory
 		go func() { errc <- watcher.Run(ctx) }()
 	}
 

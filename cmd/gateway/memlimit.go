@@ -26,11 +26,11 @@ import (
 const cgroupMemoryMax = "/sys/fs/cgroup/memory.max"
 
 // softMemoryLimit is 3/4 of the cgroup memory limit in file, or 0 when there
-// is none (no file, "max", unreadable). With GOGC at 400 the heap may grow to
-// five times what is live; after the initial list of every TenantUsage that
-// is mostly garbage, and without a soft limit all pods of a large namespace
-// would reach their container limit together. The quarter left is for
-// goroutine stacks, the binary and what the runtime has not returned yet.
+// is none (no file, "max", unreadable). The heap may grow to twice what is
+// live (GOGC 100) and further under a burst of requests or events; without a
+// soft limit all pods of a large namespace would reach their container limit
+// together. The quarter left is for goroutine stacks, the binary and what the
+// runtime has not returned yet.
 func softMemoryLimit(file string) int64 {
 	data, err := os.ReadFile(file)
 	if err != nil {

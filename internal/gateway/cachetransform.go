@@ -20,58 +20,168 @@ import (
 	"unique"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
-	"github.com/bakery-ia/subscription-operator/internal/kube"
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
-// SlimTenantUsage is the gateway's cache transform for TenantUsage: every pod
-// holds every tenant of its namespace, so it keeps only what the gateway
-// decides and answers on and lets the rest be collected before it reaches
-// the informer's store:
-//   - metadata: name, namespace, UID and resourceVersion (the rule table's
-//     tenants version), deletionTimestamp; no labels, annotations,
-//     managedFields, owners or finalizers (nothing here selects or reads them);
-//   - spec, whole: tenant id, tier, policy reference, limit overrides, suspend;
-//   - status: forecastedAt and, per metric, everything but dailyGrowthRate
-//     (the entitlements view and the usage page read the forecast; neither
-//     shows the rate); no conditions, summary, tier echo, lastSnapshotDate or
-//     observedGeneration.
+// TenantRecord is what a gateway keeps of one TenantUsage: every pod holds
+// every tenant of its namespace, so it keeps what it decides on (the
+// policy.Binding: name, tenant id, tier, policy, suspend, limit overrides) and
+// a compact copy of the forecast, which only the tenant's own entitlements
+// endpoint and usage page show. Nothing else of the object survives the
+// informer's transform (CompactTenantUsage): no labels, annotations,
+// managedFields, conditions, summary or growth rates.
 //
-// Strings repeated across tenants (namespace, tier, policy, metric names,
-// labels, units, statuses) are interned, so 100,000 tenants share one copy.
-// Anything that is not a TenantUsage goes through kube.StripMeta.
-func SlimTenantUsage(in any) (any, error) {
+// A record is never modified once made: a change of the object makes a new
+// record, so readers need no lock.
+type TenantRecord struct {
+	policy.Binding
+	// forecastedAt is the status's (the decoded object's own small
+	// allocation, shared: the rest of the object is not kept).
+	forecastedAt *metav1.Time
+	lastSnapshot string
+	metrics      []metricRecord
+}
+
+// metricRecord is one metric of the forecast in 64 bytes instead of about
+// 300 (a MetricForecast with its pointers): strings that repeat across
+// tenants (metric name, label, unit, status, dates, percentages) are
+// unique.Handles shared by every tenant with the same value, absent optional
+// fields are bits instead of nil pointers.
+type metricRecord struct {
+	meta                         unique.Handle[metricMeta]
+	predicted, earliest, latest  unique.Handle[string] // zero: absent
+	percent                      unique.Handle[string] // zero: absent
+	current, limit               int64
+	daysUntilBreach              int32
+	hasLimit, hasDaysUntilBreach bool
+}
+
+type metricMeta struct {
+	metric, label, unit string
+	status              subv1.UsageStatus
+}
+
+// CompactTenantUsage is the gateway's informer transform for TenantUsage: it
+// turns each object into a *TenantRecord as it arrives, so the decoded object
+// is garbage at once. A record (already transformed) and anything that is not
+// a TenantUsage pass unchanged, as client-go asks of a transform.
+func CompactTenantUsage(in any) (any, error) {
 	tu, ok := in.(*subv1.TenantUsage)
 	if !ok {
-		return kube.StripMeta(in)
+		return in, nil
 	}
-	out := &subv1.TenantUsage{
-		TypeMeta: tu.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name:              tu.Name,
-			Namespace:         intern(tu.Namespace),
-			UID:               tu.UID,
-			ResourceVersion:   tu.ResourceVersion,
-			Generation:        tu.Generation,
-			DeletionTimestamp: tu.DeletionTimestamp,
-		},
-		Spec: tu.Spec,
+	return NewTenantRecord(tu), nil
+}
+
+// NewTenantRecord makes the record of tu; it shares none of tu's memory but
+// the forecastedAt timestamp, the limit overrides and the name.
+func NewTenantRecord(tu *subv1.TenantUsage) *TenantRecord {
+	b := policy.BindingOf(tu)
+	b.Namespace, b.Policy, b.Tier = intern(b.Namespace), intern(b.Policy), intern(b.Tier)
+	if b.TenantID == b.Name {
+		b.TenantID = b.Name // usually the same text: keep one copy
 	}
-	out.Spec.Tier = intern(tu.Spec.Tier)
-	out.Spec.PolicyRef.Name = intern(tu.Spec.PolicyRef.Name)
-	out.Status.ForecastedAt = tu.Status.ForecastedAt
-	if len(tu.Status.Metrics) > 0 {
-		ms := make([]subv1.MetricForecast, len(tu.Status.Metrics))
-		for i, m := range tu.Status.Metrics {
-			m.Metric, m.Label, m.Unit = intern(m.Metric), intern(m.Label), intern(m.Unit)
-			m.Status = subv1.UsageStatus(intern(string(m.Status)))
-			m.DailyGrowthRate = nil
-			ms[i] = m
+	r := &TenantRecord{Binding: b, forecastedAt: tu.Status.ForecastedAt, lastSnapshot: intern(tu.Status.LastSnapshotDate)}
+	if n := len(tu.Status.Metrics); n > 0 {
+		r.metrics = make([]metricRecord, n)
+		for i := range tu.Status.Metrics {
+			r.metrics[i] = compactMetric(&tu.Status.Metrics[i])
 		}
-		out.Status.Metrics = ms
 	}
-	return out, nil
+	return r
+}
+
+func compactMetric(m *subv1.MetricForecast) metricRecord {
+	c := metricRecord{
+		meta:    unique.Make(metricMeta{metric: m.Metric, label: m.Label, unit: m.Unit, status: m.Status}),
+		current: m.Current,
+	}
+	if m.Limit != nil {
+		c.limit, c.hasLimit = *m.Limit, true
+	}
+	if m.DaysUntilBreach != nil {
+		c.daysUntilBreach, c.hasDaysUntilBreach = *m.DaysUntilBreach, true
+	}
+	c.predicted, c.earliest = handle(m.PredictedBreachDate), handle(m.EarliestBreachDate)
+	c.latest, c.percent = handle(m.LatestBreachDate), handle(m.UsagePercentage)
+	return c
+}
+
+// Forecast is status.metrics as the object had it, without the growth rates
+// (no answer of the gateway shows them). A new slice on every call.
+func (r *TenantRecord) Forecast() []subv1.MetricForecast {
+	if len(r.metrics) == 0 {
+		return nil
+	}
+	out := make([]subv1.MetricForecast, len(r.metrics))
+	for i := range r.metrics {
+		c := &r.metrics[i]
+		meta := c.meta.Value()
+		m := &out[i]
+		m.Metric, m.Label, m.Unit, m.Status, m.Current = meta.metric, meta.label, meta.unit, meta.status, c.current
+		// Copies, not pointers into the record: readers get their own.
+		if c.hasLimit {
+			v := c.limit
+			m.Limit = &v
+		}
+		if c.hasDaysUntilBreach {
+			v := c.daysUntilBreach
+			m.DaysUntilBreach = &v
+		}
+		m.PredictedBreachDate, m.EarliestBreachDate = value(c.predicted), value(c.earliest)
+		m.LatestBreachDate, m.UsagePercentage = value(c.latest), value(c.percent)
+	}
+	return out
+}
+
+// Status is the part of the status the usage page shows: forecastedAt,
+// lastSnapshotDate and the forecast.
+func (r *TenantRecord) Status() subv1.TenantUsageStatus {
+	return subv1.TenantUsageStatus{ForecastedAt: r.forecastedAt, LastSnapshotDate: r.lastSnapshot, Metrics: r.Forecast()}
+}
+
+// A TenantRecord is what the informer stores: a runtime.Object whose
+// metadata (name, namespace, resourceVersion: all the store's key and the
+// reflector read) is made on demand.
+var (
+	_ runtime.Object            = (*TenantRecord)(nil)
+	_ metav1.ObjectMetaAccessor = (*TenantRecord)(nil)
+)
+
+// GetObjectKind is empty: the record is never encoded.
+func (r *TenantRecord) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+// DeepCopyObject copies the record; its parts are never modified, so they
+// are shared.
+func (r *TenantRecord) DeepCopyObject() runtime.Object {
+	c := *r
+	return &c
+}
+
+// GetObjectMeta is the record's metadata, for the informer's key function.
+func (r *TenantRecord) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Name: r.Name, Namespace: r.Namespace, ResourceVersion: r.ResourceVersion}
+}
+
+// handle is the shared copy of *s; the zero Handle when s is nil.
+func handle(s *string) unique.Handle[string] {
+	if s == nil {
+		return unique.Handle[string]{}
+	}
+	return unique.Make(*s)
+}
+
+// value is a new pointer to h's string; nil for the zero Handle.
+func value(h unique.Handle[string]) *string {
+	if h == (unique.Handle[string]{}) {
+		return nil
+	}
+	v := h.Value()
+	return &v
 }
 
 // intern returns the canonical copy of s (empty stays empty, unallocated).

@@ -19,7 +19,10 @@ package gateway_test
 import (
 	"fmt"
 	"reflect"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -67,111 +70,167 @@ func fullTenant(id, tier string) *subv1.TenantUsage {
 	return tu
 }
 
-func TestSlimTenantUsage(t *testing.T) {
-	slim := func(tu *subv1.TenantUsage) *subv1.TenantUsage {
-		want := &subv1.TenantUsage{
-			TypeMeta: tu.TypeMeta,
-			ObjectMeta: metav1.ObjectMeta{Name: tu.Name, Namespace: tu.Namespace, UID: tu.UID,
-				ResourceVersion: tu.ResourceVersion, Generation: tu.Generation, DeletionTimestamp: tu.DeletionTimestamp},
-			Spec:   tu.Spec,
-			Status: subv1.TenantUsageStatus{ForecastedAt: tu.Status.ForecastedAt},
-		}
-		for _, m := range tu.Status.Metrics {
-			m.DailyGrowthRate = nil
-			want.Status.Metrics = append(want.Status.Metrics, m)
-		}
-		return want
+// withoutRates is the forecast as the gateway answers it: the growth rate is
+// the one field the record drops (no decision, entitlement answer or usage
+// page reads it).
+func withoutRates(ms []subv1.MetricForecast) []subv1.MetricForecast {
+	out := append([]subv1.MetricForecast(nil), ms...)
+	for i := range out {
+		out[i].DailyGrowthRate = nil
 	}
+	return out
+}
+
+func TestCompactTenantUsage(t *testing.T) {
 	deleting := fullTenant("closing", "starter")
 	deleting.DeletionTimestamp = &forecastTime
 	bare := &subv1.TenantUsage{ObjectMeta: metav1.ObjectMeta{Name: "bare", Namespace: "bakeries", ResourceVersion: "1"},
 		Spec: subv1.TenantUsageSpec{TenantID: "bare", Tier: "starter"}}
-	for name, tc := range map[string]struct {
-		in, want *subv1.TenantUsage
-	}{
-		"nine metrics, every kind of metadata": {fullTenant("horno", "professional"), slim(fullTenant("horno", "professional"))},
-		"being deleted":                        {deleting, slim(deleting)},
-		"no status, no policyRef":              {bare, bare.DeepCopy()},
+	odd := fullTenant("odd", "enterprise")
+	odd.Spec.TenantID = "another-id"
+	odd.Spec.PolicyRef.Name = "other"
+	// Whatever a status writer put there comes back as it was: no parsing.
+	odd.Status.Metrics = []subv1.MetricForecast{
+		{Metric: "m", Current: -1, Limit: ptr.To[int64](0), UsagePercentage: ptr.To("82"), Status: "weird"},
+		{Metric: "", Label: strings.Repeat("é", 300), Current: 1 << 62, PredictedBreachDate: ptr.To(""),
+			EarliestBreachDate: ptr.To("not a date"), LatestBreachDate: ptr.To("9999-99-99"), DaysUntilBreach: ptr.To[int32](-5)},
+		{},
+	}
+	for name, tu := range map[string]*subv1.TenantUsage{
+		"nine metrics, every kind of metadata": fullTenant("horno", "professional"),
+		"being deleted":                        deleting,
+		"no status, no policyRef":              bare,
+		"odd values, another policy":           odd,
 	} {
 		t.Run(name, func(t *testing.T) {
-			before := tc.in.DeepCopy()
-			got, err := gateway.SlimTenantUsage(tc.in)
+			before := tu.DeepCopy()
+			got, err := gateway.CompactTenantUsage(tu)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got\n%+v\nwant\n%+v", got, tc.want)
+			rec, ok := got.(*gateway.TenantRecord)
+			if !ok {
+				t.Fatalf("transform gave %T", got)
 			}
-			if !reflect.DeepEqual(tc.in, before) {
+			if want := policy.BindingOf(before); !reflect.DeepEqual(rec.Binding, want) {
+				t.Errorf("binding %+v, want %+v", rec.Binding, want)
+			}
+			want := subv1.TenantUsageStatus{ForecastedAt: before.Status.ForecastedAt, LastSnapshotDate: before.Status.LastSnapshotDate,
+				Metrics: withoutRates(before.Status.Metrics)}
+			if st := rec.Status(); !reflect.DeepEqual(st, want) {
+				t.Errorf("status\n%+v\nwant\n%+v", st, want)
+			}
+			if !reflect.DeepEqual(tu, before) {
 				t.Error("the input object was changed")
+			}
+			// A reader that changes its copy changes nothing in the record.
+			if fc := rec.Forecast(); len(fc) > 0 {
+				fc[0].Current++
+				if fc[0].Limit != nil {
+					*fc[0].Limit = 7
+				}
+				if fc[0].UsagePercentage != nil {
+					*fc[0].UsagePercentage = "x"
+				}
+				if again := rec.Forecast(); !reflect.DeepEqual(again, want.Metrics) {
+					t.Errorf("the record changed through a reader's copy: %+v", again)
+				}
+			}
+			// Idempotent, as client-go asks: a record passes unchanged.
+			if again, _ := gateway.CompactTenantUsage(rec); again != any(rec) {
+				t.Error("a record was transformed again")
+			}
+			key, err := toolscache.MetaNamespaceKeyFunc(rec)
+			if err != nil || key != before.Namespace+"/"+before.Name {
+				t.Errorf("store key %q, %v", key, err)
 			}
 		})
 	}
 }
 
-func TestSlimTenantUsageOtherObjects(t *testing.T) {
-	pol := policytest.Policy()
-	pol.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
-	pol.Annotations = map[string]string{kube.LastAppliedAnnotation: "{}", "keep": "me"}
-	got, err := gateway.SlimTenantUsage(pol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gp := got.(*subv1.SubscriptionPolicy)
-	if gp.ManagedFields != nil || !reflect.DeepEqual(gp.Annotations, map[string]string{"keep": "me"}) {
-		t.Errorf("policy metadata after the transform: managedFields %v, annotations %v", gp.ManagedFields, gp.Annotations)
-	}
-	if !reflect.DeepEqual(gp.Spec, policytest.Policy().Spec) {
-		t.Error("the policy's spec changed")
-	}
-	only := policytest.Policy()
-	only.Annotations = map[string]string{kube.LastAppliedAnnotation: "{}"}
-	got, _ = gateway.SlimTenantUsage(only)
-	if a := got.(*subv1.SubscriptionPolicy).Annotations; a != nil {
-		t.Errorf("annotations %v, want nil once the last-applied copy is gone", a)
-	}
+func TestCompactTenantUsageOtherObjects(t *testing.T) {
 	tomb := toolscache.DeletedFinalStateUnknown{Key: "bakeries/horno", Obj: fullTenant("horno", "starter")}
-	if got, err := gateway.SlimTenantUsage(tomb); err != nil || !reflect.DeepEqual(got, tomb) {
+	if got, err := gateway.CompactTenantUsage(tomb); err != nil || !reflect.DeepEqual(got, tomb) {
 		t.Errorf("tombstone: %v, %v; want it unchanged", got, err)
+	}
+	pol := policytest.Policy()
+	if got, err := gateway.CompactTenantUsage(pol); err != nil || got != any(pol) {
+		t.Errorf("policy: %v, %v; want it unchanged", got, err)
 	}
 }
 
-// TestSlimTenantsDecideTheSame binds the policy's rule table to the tenants
+// TestCompactTenantsDecideTheSame binds the policy's rule table to the tenants
 // as the API server sends them and as the cache keeps them: every tenant must
 // get the same tier, limits, overrides and suspension.
-func TestSlimTenantsDecideTheSame(t *testing.T) {
+func TestCompactTenantsDecideTheSame(t *testing.T) {
 	pol := policytest.Policy()
 	pol.Namespace, pol.Name = "bakeries", "default"
 	rules, err := policy.CompileRules(pol)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var full, slimmed []subv1.TenantUsage
+	var full []subv1.TenantUsage
+	var bs []*policy.Binding
 	for _, tu := range policytest.Tenants() {
 		f := fullTenant(tu.Spec.TenantID, tu.Spec.Tier)
 		f.Spec.LimitOverrides, f.Spec.Suspend, f.Spec.PolicyRef = tu.Spec.LimitOverrides, tu.Spec.Suspend, tu.Spec.PolicyRef
-		s, err := gateway.SlimTenantUsage(f.DeepCopy())
+		rec, err := gateway.CompactTenantUsage(f.DeepCopy())
 		if err != nil {
 			t.Fatal(err)
 		}
-		full, slimmed = append(full, *f), append(slimmed, *s.(*subv1.TenantUsage))
+		full, bs = append(full, *f), append(bs, &rec.(*gateway.TenantRecord).Binding)
 	}
-	a, b := rules.Bind(full), rules.Bind(slimmed)
+	a, b := rules.Bind(full), rules.BindAll(bs)
 	if a.TenantsVersion != b.TenantsVersion || len(a.Tenants()) < 2 || !reflect.DeepEqual(a.Tenants(), b.Tenants()) {
 		t.Fatalf("tenants %v (version %q) vs %v (version %q)", a.Tenants(), a.TenantsVersion, b.Tenants(), b.TenantsVersion)
 	}
 	for _, id := range a.Tenants() {
 		x, _ := a.Tenant(id)
 		y, _ := b.Tenant(id)
-		// The growth rate is the one forecast field the cache drops: no
-		// decision, entitlement answer or usage page reads it.
-		want := *x
-		want.Forecast = append([]subv1.MetricForecast(nil), x.Forecast...)
-		for i := range want.Forecast {
-			want.Forecast[i].DailyGrowthRate = nil
+		if !reflect.DeepEqual(x, y) {
+			t.Errorf("tenant %s: %+v from the API object, %+v from the record", id, x, y)
 		}
-		if !reflect.DeepEqual(&want, y) {
-			t.Errorf("tenant %s: %+v from the API object, %+v from the cached one", id, x, y)
+	}
+}
+
+// BenchmarkTenantRecordSize reports the live heap per tenant of the
+// gateway's record and, for comparison, of the whole decoded object, for
+// tenants with a realistic nine-metric status.
+func BenchmarkTenantRecordSize(b *testing.B) {
+	const n = 10000
+	objects := func() []*subv1.TenantUsage {
+		out := make([]*subv1.TenantUsage, n)
+		for i := range out {
+			tu := fullTenant(fmt.Sprintf("00000000-0000-4000-8000-%012x", i), "starter")
+			for k := range tu.Status.Metrics {
+				m := &tu.Status.Metrics[k]
+				m.Current = int64((i*31 + k*7) % 700)
+				m.UsagePercentage = ptr.To(fmt.Sprintf("%d.0", m.Current/10))
+				m.PredictedBreachDate = ptr.To(time.Date(2027, 1, 1+i%400, 0, 0, 0, 0, time.UTC).Format(time.DateOnly))
+			}
+			out[i] = tu
 		}
+		return out
+	}
+	live := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	for b.Loop() {
+		base := live()
+		objs := objects()
+		full := live()
+		recs := make([]*gateway.TenantRecord, n)
+		for i, tu := range objs {
+			rec, _ := gateway.CompactTenantUsage(tu)
+			recs[i] = rec.(*gateway.TenantRecord)
+		}
+		objs = nil //nolint:ineffassign,wastedassign // the objects become garbage here
+		compact := live()
+		b.ReportMetric(float64(full-base)/n, "object-B/tenant")
+		b.ReportMetric(float64(compact-base)/n, "record-B/tenant")
+		runtime.KeepAlive(recs)
 	}
 }

@@ -133,7 +133,9 @@ func (g *Gateway) selfView(st *state, tenant, accept string) entitlement.View {
 	}
 	if known {
 		in.Tenant = entitlement.Tenant{ID: tenant, Tier: tn.DeclaredTier, SnapshotsSuspended: tn.Suspended, Overrides: tn.Overrides}
-		in.Status = tn.Forecast
+		if rec := st.record(tn); rec != nil {
+			in.Status = rec.Forecast()
+		}
 	}
 	for _, m := range st.table.Metrics {
 		if m.Name == policy.APICallsMetric {

@@ -19,7 +19,8 @@ limitations under the License.
 // Traefik, Envoy and ingress-nginx; pre-rendered 402/429/401/503 bodies in the
 // caller's language; JWT, path or trusted-header tenant identity; a batched
 // Redis counter of API calls per tenant and day; and a rule table compiled
-// from the policy and TenantUsage objects, swapped atomically on every change.
+// from the policy and TenantUsage objects, swapped atomically on every change
+// that can alter a decision (a status write does not).
 //
 // One job per file: gateway.go options and wiring; reload.go the rule-table
 // swap; keys.go JWT keys; decide.go the decision; bodies.go and respond.go

@@ -42,6 +42,7 @@ type Metrics struct {
 	Duration       *prometheus.HistogramVec
 	Generation     prometheus.Gauge
 	LastReload     prometheus.Gauge
+	Swaps          prometheus.Counter
 	Dropped        prometheus.Counter
 	ReloadFailures prometheus.Counter
 
@@ -75,6 +76,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "gateway_rule_table_last_reload_timestamp_seconds",
 			Help: "Unix time of the last rule table swap (policy or TenantUsage change).",
 		}),
+		Swaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_rule_table_swaps_total",
+			Help: "Rule table swaps: policy changes and TenantUsage changes that bind a tenant differently (a status write does not swap).",
+		}),
 		Dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gateway_usage_counter_dropped_total",
 			Help: "API calls counted by the gateway that could not be written to Redis and are lost.",
@@ -91,7 +96,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.duration[l] = m.Duration.WithLabelValues(l)
 	}
 	if reg != nil {
-		reg.MustRegister(m.Requests, m.Upgrade, m.Duration, m.Generation, m.LastReload, m.Dropped, m.ReloadFailures)
+		reg.MustRegister(m.Requests, m.Upgrade, m.Duration, m.Generation, m.LastReload, m.Swaps, m.Dropped, m.ReloadFailures)
 	}
 	return m
 }

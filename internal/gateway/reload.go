@@ -41,7 +41,22 @@ type state struct {
 	keyID    string // what the verifier was built from
 	upstream *url.URL
 	swapped  time.Time
-	usage    *usageLookup // the TenantUsage objects, for the usage page (usagepage.go)
+	// records finds a bound tenant's record (its forecast), for the
+	// tenant's entitlements and usage page: the informer's store, so a
+	// status write shows there without a new table.
+	records recordSource
+}
+
+// recordSource finds the record of the TenantUsage bound to tn in t, or nil.
+// It never returns another tenant's record.
+type recordSource func(t *policy.Table, tn *policy.Tenant) *TenantRecord
+
+// record is the record of tn in the table in force, or nil.
+func (st *state) record(tn *policy.Tenant) *TenantRecord {
+	if st.records == nil {
+		return nil
+	}
+	return st.records(st.table, tn)
 }
 
 // rendered is derived from policy.Rules only; TenantUsage changes reuse it.
@@ -61,6 +76,31 @@ type rendered struct {
 // (deleted or unreadable) and a policy that does not compile keep the table in
 // force. Policy-derived parts are reused when only tenants changed.
 func (g *Gateway) Update(ctx context.Context, pol *subv1.SubscriptionPolicy, tenants []subv1.TenantUsage) error {
+	recs := make([]*TenantRecord, len(tenants))
+	bs := make([]*policy.Binding, len(tenants))
+	for i := range tenants {
+		recs[i] = NewTenantRecord(&tenants[i])
+		bs[i] = &recs[i].Binding
+	}
+	return g.update(ctx, pol, bs, func(t *policy.Table) recordSource { return boundRecords(t, recs) })
+}
+
+// boundRecords indexes the records bound in t by tenant id.
+func boundRecords(t *policy.Table, recs []*TenantRecord) recordSource {
+	m := make(map[string]*TenantRecord, len(recs))
+	for _, rec := range recs {
+		if tn, ok := t.Tenant(rec.TenantID); ok && tn.Object == rec.Name && t.Binds(&rec.Binding) {
+			if _, dup := m[rec.TenantID]; !dup {
+				m[rec.TenantID] = rec
+			}
+		}
+	}
+	return func(_ *policy.Table, tn *policy.Tenant) *TenantRecord { return m[tn.ID] }
+}
+
+// update binds bs to pol's rules and swaps the table in; source gives the
+// records of the new table's tenants.
+func (g *Gateway) update(ctx context.Context, pol *subv1.SubscriptionPolicy, bs []*policy.Binding, source func(*policy.Table) recordSource) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	old := g.cur.Load()
@@ -81,8 +121,8 @@ func (g *Gateway) Update(ctx context.Context, pol *subv1.SubscriptionPolicy, ten
 		}
 		r = g.render(rules)
 	}
-	st := &state{table: r.rules.Bind(tenants), r: r, swapped: g.clock.Now()}
-	st.usage = newUsageLookup(tenants)
+	st := &state{table: r.rules.BindAll(bs), r: r, swapped: g.clock.Now()}
+	st.records = source(st.table)
 	st.upstream = g.opts.Upstream
 	if st.upstream == nil && r.rules.Upstream != "" {
 		u, err := url.Parse(r.rules.Upstream)
@@ -119,6 +159,7 @@ func (g *Gateway) reloadFailed(pol *subv1.SubscriptionPolicy, old *state, err er
 
 func (g *Gateway) swap(st, old *state) {
 	g.cur.Store(st)
+	g.metrics.Swaps.Inc()
 	g.metrics.Generation.Set(float64(st.table.Generation))
 	g.metrics.LastReload.Set(float64(st.swapped.UnixNano()) / 1e9)
 	if old == nil || old.table.Generation != st.table.Generation || old.table.TenantsVersion != st.table.TenantsVersion {

@@ -22,12 +22,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/history"
-	"github.com/bakery-ia/subscription-operator/internal/policy"
 	"github.com/bakery-ia/subscription-operator/internal/usagepage"
 )
 
@@ -36,8 +34,9 @@ import (
 // UsagePageOptions.Path. The tenant is identified exactly as for gated
 // routes (verified JWT claim, trusted header, or with path identity the
 // segment after the page's path); nothing in the request can name another
-// tenant. The numbers are the TenantUsage status the watcher already holds;
-// the 30-day sparklines come from the history store in one round trip.
+// tenant. The numbers are the TenantUsage status the watcher already holds
+// (its compact record, cachetransform.go); the 30-day sparklines come from
+// the history store in one round trip.
 
 // DefaultUsagePagePath is where the page is served unless configured.
 const DefaultUsagePagePath = "/_subscription/usage"
@@ -64,38 +63,6 @@ type UsagePageOptions struct {
 // pageLangs negotiates the page's language with the 402's negotiator over
 // the languages the page is written in.
 var pageLangs = newNegotiator(usagepage.Languages)
-
-// usageLookup finds the TenantUsage bound to a tenant of a rule table, chosen
-// as policy.Rules.Bind chooses (same namespace and policy; for a duplicated
-// tenantID, the object whose name sorts first). The index is built on the
-// first page request after a swap, not in Update: pages are rare, updates
-// are not. Read only: the objects are the watcher's copies.
-type usageLookup struct {
-	list []subv1.TenantUsage
-	once sync.Once
-	m    map[string]*subv1.TenantUsage
-}
-
-func newUsageLookup(list []subv1.TenantUsage) *usageLookup { return &usageLookup{list: list} }
-
-func (u *usageLookup) get(t *policy.Table, id string) *subv1.TenantUsage {
-	if u == nil {
-		return nil
-	}
-	u.once.Do(func() {
-		u.m = make(map[string]*subv1.TenantUsage, len(u.list))
-		for i := range u.list {
-			tu := &u.list[i]
-			if (t.Namespace != "" && tu.Namespace != "" && tu.Namespace != t.Namespace) || policy.NameOf(tu) != t.Name || tu.Spec.TenantID == "" {
-				continue
-			}
-			if cur, dup := u.m[tu.Spec.TenantID]; !dup || tu.Name < cur.Name {
-				u.m[tu.Spec.TenantID] = tu
-			}
-		}
-	})
-	return u.m[id]
-}
 
 // path is the page's path without a trailing slash; "" when the page is off.
 func (o UsagePageOptions) path() string {
@@ -155,10 +122,15 @@ func (g *Gateway) serveUsagePage(w http.ResponseWriter, r *http.Request, rest st
 		g.writeDenied(w, r, &d, modeFull)
 		return
 	}
-	tu := st.usage.get(st.table, tenant)
-	if tu == nil {
-		// No TenantUsage: the tenant is treated as the lowest tier, as Decide does.
-		tu = &subv1.TenantUsage{Spec: subv1.TenantUsageSpec{TenantID: tenant, Tier: st.r.lowest.Tier}}
+	// The page reads what the entitlements endpoint reads: the bound tenant
+	// of the table in force and its record's status. No TenantUsage: the
+	// tenant is treated as the lowest tier, as Decide does.
+	tu := &subv1.TenantUsage{Spec: subv1.TenantUsageSpec{TenantID: tenant, Tier: st.r.lowest.Tier}}
+	if tn, ok := st.table.Tenant(tenant); ok {
+		tu.Spec.Tier, tu.Spec.Suspend = tn.DeclaredTier, tn.Suspended
+		if rec := st.record(tn); rec != nil {
+			tu.Status = rec.Status()
+		}
 	}
 	spec := st.table.Spec
 	today := spec.Today(g.clock.Now())

@@ -19,9 +19,12 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -30,18 +33,26 @@ import (
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/kube"
+	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
 // Watcher keeps a Gateway's rule table in step with the SubscriptionPolicy and
 // the TenantUsage objects of one namespace. It runs namespace-scoped, read-only
 // informers (get/list/watch on those two kinds in that namespace is all the RBAC
-// it needs) and, on any event, rebuilds the table from the informer cache and
-// swaps it in: level-triggered, so a burst of events costs one rebuild.
+// it needs). A policy change, a new or deleted TenantUsage, or one whose
+// binding changed (tier, suspend, overrides, policy) rebuilds the table from
+// the informer's records and swaps it in: level-triggered, so a burst of
+// events costs one rebuild. A status write rebuilds nothing: the tenant's
+// entitlements and usage page read the forecast from the records themselves.
 type Watcher struct {
 	Gateway   *Gateway
 	Namespace string
 	Policy    string
-	cache     cache.Cache
+	// AfterSync, when set, runs once after the first table is in force
+	// (cmd/gateway returns the initial list's memory to the OS there).
+	AfterSync func()
+	cache     cache.Cache                    // the policy
+	tenants   toolscache.SharedIndexInformer // TenantUsage, as *TenantRecord
 	poke      chan struct{}
 	lastErr   string // the update error logged last: a repeat is logged at debug level
 }
@@ -55,51 +66,95 @@ func Scheme() *runtime.Scheme {
 	return s
 }
 
-// NewWatcher creates the namespace-scoped cache.
+// NewWatcher creates the namespace-scoped informers.
 func NewWatcher(cfg *rest.Config, g *Gateway, namespace, policyName string) (*Watcher, error) {
 	c, err := cache.New(cfg, cache.Options{
 		Scheme:            Scheme(),
 		DefaultNamespaces: map[string]cache.Config{namespace: {}},
-		// Each pod holds every tenant of the namespace: keep only what the
-		// gateway reads (SlimTenantUsage); the policy loses managedFields and
-		// kubectl's last-applied copy of its spec.
+		// The policy loses managedFields and kubectl's last-applied copy of
+		// its spec; other policies of the namespace are not read at all.
 		DefaultTransform: kube.StripMeta,
 		ByObject: map[client.Object]cache.ByObject{
-			&subv1.TenantUsage{}: {Transform: SlimTenantUsage},
+			&subv1.SubscriptionPolicy{}: {Field: fields.OneTermEqualSelector("metadata.name", policyName)},
 		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating informer cache for namespace %s: %w", namespace, err)
 	}
-	return &Watcher{Gateway: g, Namespace: namespace, Policy: policyName, cache: c, poke: make(chan struct{}, 1)}, nil
+	tenants, err := newTenantInformer(cfg, namespace)
+	if err != nil {
+		return nil, err
+	}
+	return &Watcher{Gateway: g, Namespace: namespace, Policy: policyName, cache: c, tenants: tenants,
+		poke: make(chan struct{}, 1)}, nil
+}
+
+// newTenantInformer is a plain client-go informer over the namespace's
+// TenantUsage objects whose store holds *TenantRecord (CompactTenantUsage):
+// every pod holds every tenant, so it holds a few hundred bytes of each
+// instead of the object. client-go streams the initial list (WatchListClient,
+// on by default) where the API server supports it, so objects arrive and are
+// compacted one at a time instead of all being decoded before the first is
+// transformed. No indexes: the store's own key is all the gateway looks up.
+func newTenantInformer(cfg *rest.Config, namespace string) (toolscache.SharedIndexInformer, error) {
+	rc := rest.CopyConfig(cfg)
+	rc.GroupVersion = &subv1.GroupVersion
+	rc.APIPath = "/apis"
+	rc.NegotiatedSerializer = serializer.NewCodecFactory(Scheme()).WithoutConversion()
+	if rc.UserAgent == "" {
+		rc.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	rcl, err := rest.RESTClientFor(rc)
+	if err != nil {
+		return nil, fmt.Errorf("creating the TenantUsage client: %w", err)
+	}
+	lw := toolscache.NewListWatchFromClient(rcl, "tenantusages", namespace, fields.Everything())
+	inf := toolscache.NewSharedIndexInformerWithOptions(lw, &subv1.TenantUsage{},
+		toolscache.SharedIndexInformerOptions{ObjectDescription: "TenantUsage records"})
+	if err := inf.SetTransform(CompactTenantUsage); err != nil {
+		return nil, fmt.Errorf("TenantUsage informer transform: %w", err)
+	}
+	return inf, nil
 }
 
 // Run starts the informers, waits for them to sync, marks the gateway synced
 // and applies every change until ctx ends.
 func (w *Watcher) Run(ctx context.Context) error {
-	handler := toolscache.ResourceEventHandlerFuncs{
+	all := toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { w.signal() },
 		UpdateFunc: func(any, any) { w.signal() },
 		DeleteFunc: func(any) { w.signal() },
 	}
-	for _, obj := range []client.Object{&subv1.SubscriptionPolicy{}, &subv1.TenantUsage{}} {
-		inf, err := w.cache.GetInformer(ctx, obj)
-		if err != nil {
-			return fmt.Errorf("informer for %T: %w", obj, err)
-		}
-		if _, err := inf.AddEventHandler(handler); err != nil {
-			return fmt.Errorf("event handler for %T: %w", obj, err)
-		}
+	inf, err := w.cache.GetInformer(ctx, &subv1.SubscriptionPolicy{})
+	if err != nil {
+		return fmt.Errorf("informer for the policy: %w", err)
+	}
+	if _, err := inf.AddEventHandler(all); err != nil {
+		return fmt.Errorf("event handler for the policy: %w", err)
+	}
+	if _, err := w.tenants.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: all.AddFunc, DeleteFunc: all.DeleteFunc,
+		UpdateFunc: func(old, cur any) {
+			if bindingChanged(old, cur) {
+				w.signal()
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("event handler for TenantUsage: %w", err)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- w.cache.Start(ctx) }()
-	if !w.cache.WaitForCacheSync(ctx) {
+	go w.tenants.RunWithContext(ctx)
+	if !w.cache.WaitForCacheSync(ctx) || !toolscache.WaitForCacheSync(ctx.Done(), w.tenants.HasSynced) {
 		return fmt.Errorf("informer caches did not sync")
 	}
 	w.rebuild(ctx)
 	w.Gateway.SetSynced()
 	log := w.Gateway.log
 	log.Info("informer caches synced", "namespace", w.Namespace, "policy", w.Policy, "table", w.Gateway.Table() != nil)
+	if w.AfterSync != nil {
+		w.AfterSync()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -113,6 +168,19 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.rebuild(ctx)
 		}
 	}
+}
+
+// bindingChanged reports whether an update changes what the table binds:
+// anything but the status and the resourceVersion.
+func bindingChanged(old, cur any) bool {
+	o, ok1 := old.(*TenantRecord)
+	n, ok2 := cur.(*TenantRecord)
+	if !ok1 || !ok2 {
+		return true
+	}
+	a, b := &o.Binding, &n.Binding
+	return a.Name != b.Name || a.Namespace != b.Namespace || a.Policy != b.Policy || a.TenantID != b.TenantID ||
+		a.Tier != b.Tier || a.Suspend != b.Suspend || !maps.Equal(a.Overrides, b.Overrides)
 }
 
 func (w *Watcher) signal() {
@@ -135,15 +203,18 @@ func (w *Watcher) rebuild(ctx context.Context) {
 		log.Error("reading the policy from the cache; keeping the last rule table", "error", err)
 		return
 	}
-	var list subv1.TenantUsageList
-	// No deep copy: a rebuild would otherwise copy every tenant of the
-	// namespace on every change. The table only reads the objects, and the
-	// informer replaces cached objects rather than changing them.
-	if err := w.cache.List(ctx, &list, client.InNamespace(w.Namespace), client.UnsafeDisableDeepCopy); err != nil {
-		log.Error("listing TenantUsage from the cache; keeping the last rule table", "error", err)
-		return
+	// The records themselves, not copies: they are never modified (a
+	// change of the object makes a new record).
+	store := w.tenants.GetStore()
+	objs := store.List()
+	bs := make([]*policy.Binding, 0, len(objs))
+	for _, o := range objs {
+		if rec, ok := o.(*TenantRecord); ok {
+			bs = append(bs, &rec.Binding)
+		}
 	}
-	if err := w.Gateway.Update(ctx, &pol, list.Items); err != nil {
+	source := func(*policy.Table) recordSource { return storeRecords(store, w.Namespace) }
+	if err := w.Gateway.update(ctx, &pol, bs, source); err != nil {
 		if msg := err.Error(); msg != w.lastErr {
 			w.lastErr = msg
 			log.Error("rule table not updated", "error", err)
@@ -154,4 +225,22 @@ func (w *Watcher) rebuild(ctx context.Context) {
 	}
 	w.lastErr = ""
 	log.Debug("rule table rebuilt", "took", w.Gateway.clock.Since(start))
+}
+
+// storeRecords reads a bound tenant's current record from the informer's
+// store: the latest status, without a rebuild. The object may have changed
+// since the table was bound (a rebuild is then on its way); a record that is
+// no longer the tenant's binding is not returned.
+func storeRecords(store toolscache.Store, namespace string) recordSource {
+	return func(t *policy.Table, tn *policy.Tenant) *TenantRecord {
+		obj, ok, err := store.GetByKey(namespace + "/" + tn.Object)
+		if err != nil || !ok {
+			return nil
+		}
+		rec, ok := obj.(*TenantRecord)
+		if !ok || rec.TenantID != tn.ID || !t.Binds(&rec.Binding) {
+			return nil
+		}
+		return rec
+	}
 }

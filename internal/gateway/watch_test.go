@@ -182,17 +182,34 @@ func TestLiveUpdates(t *testing.T) {
 	waitFor(t, 10*time.Second, "tier change enforced", func() bool { return call(starter, analytics) == 200 })
 	t.Logf("tenant tier change -> enforced in %v", time.Since(start))
 
-	// The cache keeps a slim copy (SlimTenantUsage): a nine-metric status,
-	// annotations and labels on the object change nothing in the decision,
-	// and a later tier change is still seen.
+	// The cache keeps a compact record (CompactTenantUsage): a nine-metric
+	// status, annotations and labels on the object change nothing in the
+	// decision and swap no table, the tenant's own endpoint shows the new
+	// forecast at once, and a later tier change is still seen.
+	swaps := metricValue(metrics.Swaps)
 	must(t, c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "panaderia-san-pablo"}, &tu))
 	full := fullTenant(tu.Spec.TenantID, tu.Spec.Tier)
 	tu.Status = full.Status
+	tu.Status.Metrics[0].Metric, tu.Status.Metrics[0].Current = "products", 4242
 	must(t, c.Status().Update(ctx, &tu))
+	waitFor(t, 10*time.Second, "the new forecast on the tenant's own endpoint", func() bool {
+		r := do(t, "GET", proxy.URL+gateway.PathEntitlements, "Authorization", "Bearer "+tokenFor(t, starter))
+		v := selfView(t, r)
+		for _, m := range v.Metrics {
+			if m.Metric == "products" {
+				return m.Current == 4242 && m.PredictedBreachDate != nil && *m.PredictedBreachDate == "2027-01-15"
+			}
+		}
+		return false
+	})
 	tu.Annotations, tu.Labels = map[string]string{"note": strings.Repeat("x", 4096)}, map[string]string{"team": "a"}
 	must(t, c.Update(ctx, &tu))
 	if got := call(starter, analytics); got != 200 {
 		t.Fatalf("professional tenant with a full status: %d, want 200", got)
+	}
+	time.Sleep(300 * time.Millisecond) // the metadata-only update has been delivered
+	if got := metricValue(metrics.Swaps); got != swaps {
+		t.Errorf("a status write and a metadata edit swapped the rule table %v times, want 0", got-swaps)
 	}
 	tu.Spec.Tier = "starter"
 	must(t, c.Update(ctx, &tu))

@@ -30,6 +30,7 @@ package policy
 
 import (
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strconv"
 	"strings"
@@ -125,7 +126,10 @@ type Identity struct {
 	Issuer, Audience      string
 }
 
-// Tenant is a TenantUsage bound to Rules.
+// Tenant is a TenantUsage bound to Rules: what decisions and the tenant's
+// entitlements need, nothing of its status (readers that show the forecast
+// find the object by Object and read it there, so a status write does not
+// rebind the table).
 type Tenant struct {
 	ID string
 	// Tier is the tier name used for decisions; Rank its rank. A tenant whose
@@ -136,12 +140,32 @@ type Tenant struct {
 	DeclaredTier string
 	// APICallsLimit is the daily api_calls limit after overrides, or Unlimited.
 	APICallsLimit int64
-	// Suspended, Overrides and Forecast are the TenantUsage's spec.suspend,
-	// spec.limitOverrides and status.metrics (shared, read only): what a
-	// tenant's entitlements view needs beyond its tier.
+	// Suspended and Overrides are the TenantUsage's spec.suspend and
+	// spec.limitOverrides (shared, read only): what a tenant's entitlements
+	// view needs beyond its tier.
 	Suspended bool
 	Overrides map[string]int64
-	Forecast  []subv1.MetricForecast
+	// Object is the name of the TenantUsage bound (in the policy's namespace).
+	Object string
+}
+
+// Binding is what Bind reads of one TenantUsage. Callers that keep many
+// tenants keep Bindings (a few strings each) instead of whole objects.
+type Binding struct {
+	Name, Namespace, ResourceVersion string
+	// Policy is spec.policyRef.name with the default applied (NameOf).
+	Policy    string
+	TenantID  string
+	Tier      string
+	Suspend   bool
+	Overrides map[string]int64
+}
+
+// BindingOf is what Bind reads of tu (its strings and map are shared).
+func BindingOf(tu *subv1.TenantUsage) Binding {
+	return Binding{Name: tu.Name, Namespace: tu.Namespace, ResourceVersion: tu.ResourceVersion,
+		Policy: NameOf(tu), TenantID: tu.Spec.TenantID, Tier: tu.Spec.Tier,
+		Suspend: tu.Spec.Suspend, Overrides: tu.Spec.LimitOverrides}
 }
 
 // Table is Rules with the tenants bound to them.
@@ -299,44 +323,63 @@ func (r *Rules) compileGateway(gw *subv1.GatewaySpec) error {
 // default "default") and live in its namespace. When two objects claim the same
 // tenantID, the one whose name sorts first wins, so the result is deterministic.
 func (r *Rules) Bind(list []subv1.TenantUsage) *Table {
-	items := make([]*subv1.TenantUsage, 0, len(list))
+	bs := make([]Binding, len(list))
+	ptrs := make([]*Binding, len(list))
 	for i := range list {
-		tu := &list[i]
-		if r.Namespace != "" && tu.Namespace != "" && tu.Namespace != r.Namespace {
-			continue
+		bs[i] = BindingOf(&list[i])
+		ptrs[i] = &bs[i]
+	}
+	return r.BindAll(ptrs)
+}
+
+// BindAll is Bind over Bindings. bs is not modified; the Table shares the
+// Bindings' strings and maps, not the Bindings.
+func (r *Rules) BindAll(bs []*Binding) *Table {
+	items := bs[:0:0]
+	for _, b := range bs {
+		if r.Binds(b) {
+			items = append(items, b)
 		}
-		if NameOf(tu) != r.Name {
-			continue
-		}
-		items = append(items, tu)
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
 	t := &Table{Rules: r, tenants: make(map[string]*Tenant, len(items))}
-	var ver strings.Builder
-	for _, tu := range items {
-		id := tu.Spec.TenantID
-		if id == "" {
+	// TenantsVersion is a hash of the bound objects' resourceVersions, not
+	// their list: with 100,000 tenants the list would be a 700 KB string.
+	ver := fnv.New64a()
+	// One allocation for every tenant; its capacity is never exceeded, so
+	// the pointers taken below stay valid.
+	all := make([]Tenant, 0, len(items))
+	for _, b := range items {
+		if _, dup := t.tenants[b.TenantID]; dup {
 			continue
 		}
-		if _, dup := t.tenants[id]; dup {
-			continue
-		}
-		tn := r.tenant(id, tu.Spec.Tier, tu.Spec.LimitOverrides)
-		tn.Suspended, tn.Overrides, tn.Forecast = tu.Spec.Suspend, tu.Spec.LimitOverrides, tu.Status.Metrics
-		t.tenants[id] = tn
-		ver.WriteString(tu.ResourceVersion)
-		ver.WriteByte(',')
+		all = append(all, r.tenant(b.TenantID, b.Tier, b.Overrides))
+		tn := &all[len(all)-1]
+		tn.Suspended, tn.Overrides, tn.Object = b.Suspend, b.Overrides, b.Name
+		t.tenants[b.TenantID] = tn
+		_, _ = ver.Write([]byte(b.ResourceVersion))
+		_, _ = ver.Write([]byte{','})
 	}
-	t.TenantsVersion = ver.String()
+	t.TenantsVersion = strconv.Itoa(len(all)) + "/" + strconv.FormatUint(ver.Sum64(), 16)
 	return t
 }
 
-func (r *Spec) tenant(id, tier string, overrides map[string]int64) *Tenant {
+// Binds reports whether b is a candidate for binding: a tenant id, this
+// policy, this policy's namespace. (Of two candidates with one tenant id, the
+// one whose name sorts first is bound.)
+func (r *Rules) Binds(b *Binding) bool {
+	if r.Namespace != "" && b.Namespace != "" && b.Namespace != r.Namespace {
+		return false
+	}
+	return b.Policy == r.Name && b.TenantID != ""
+}
+
+func (r *Spec) tenant(id, tier string, overrides map[string]int64) Tenant {
 	rank, ok := r.tierRank[tier]
 	if !ok {
 		rank = 0
 	}
-	tn := &Tenant{ID: id, Tier: r.Tiers[rank].Name, Rank: rank, DeclaredTier: tier}
+	tn := Tenant{ID: id, Tier: r.Tiers[rank].Name, Rank: rank, DeclaredTier: tier}
 	tn.APICallsLimit = Unlimited
 	if v, ok := r.Tiers[rank].EffectiveLimit(APICallsMetric, overrides); ok {
 		tn.APICallsLimit = v
@@ -355,7 +398,7 @@ func (t *Table) Tenant(id string) (*Tenant, bool) {
 
 // UnknownTenant is how a tenant without a TenantUsage is treated: the lowest tier.
 func (r *Spec) UnknownTenant(id string) Tenant {
-	return *r.tenant(id, r.Tiers[0].Name, nil)
+	return r.tenant(id, r.Tiers[0].Name, nil)
 }
 
 // Tenants returns the bound tenant IDs, sorted.
