@@ -175,21 +175,7 @@ func BenchmarkEntitlementsLoad(b *testing.B) {
 					}
 					job.TokenOf[i] = i % len(sc.tokens)
 				}
-				r, cost, err := measureRun("entitlements-"+sc.name, func() (loadResult, error) { return runLoadProcess(job) })
-				if err != nil {
-					b.Fatal(err)
-				}
-				costs.WriteString(cost.row(sc.name, r))
-				b.ReportMetric(ms(r.pct(50)), "p50-ms")
-				b.ReportMetric(ms(r.pct(99)), "p99-ms")
-				b.ReportMetric(ms(r.pct(99.9)), "p99.9-ms")
-				b.ReportMetric(float64(r.errors), "errors")
-				fmt.Printf("| %s | %d/s | %s | %d | %d | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f ms |\n",
-					sc.name, *entRate, *entDuration, len(r.latencies), r.errors,
-					ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(99.9)), ms(r.pct(100)), ms(percentile(r.service, 99)))
-				if r.errors > 0 {
-					b.Errorf("%d errors, first: %s", r.errors, r.firstError)
-				}
+				runAndReport(b, "entitlements", sc.name, job, *entDuration, &costs)
 			}
 		})
 	}

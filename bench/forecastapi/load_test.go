@@ -226,25 +226,33 @@ func BenchmarkForecastAPILoad(b *testing.B) {
 					job.URLs[i] = base + tenantID(sc.tenant())
 					job.TokenOf[i] = i % len(sc.tokens)
 				}
-				r, cost, err := measureRun("forecast-"+sc.name, func() (loadResult, error) { return runLoadProcess(job) })
-				if err != nil {
-					b.Fatal(err)
-				}
-				costs.WriteString(cost.row(sc.name, r))
-				b.ReportMetric(ms(r.pct(50)), "p50-ms")
-				b.ReportMetric(ms(r.pct(99)), "p99-ms")
-				b.ReportMetric(ms(r.pct(99.9)), "p99.9-ms")
-				b.ReportMetric(float64(r.errors), "errors")
-				fmt.Printf("| %s | %d/s | %s | %d | %d | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f ms |\n",
-					sc.name, *loadRate, *loadDuration, len(r.latencies), r.errors,
-					ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(99.9)), ms(r.pct(100)), ms(percentile(r.service, 99)))
-				if r.errors > 0 {
-					b.Errorf("%d errors, first: %s", r.errors, r.firstError)
-				}
+				runAndReport(b, "forecast", sc.name, job, *loadDuration, &costs)
 			}
 		})
 	}
 	fmt.Print(costHeader + costs.String())
+}
+
+// runAndReport runs one load job in its own process and reports it the same
+// way for every benchmark: metrics, one row of the latency table, the CPU
+// cost row, and a benchmark error when any request failed.
+func runAndReport(b *testing.B, bench, scenario string, job loadJob, duration time.Duration, costs *strings.Builder) {
+	b.Helper()
+	r, cost, err := measureRun(bench+"-"+scenario, func() (loadResult, error) { return runLoadProcess(job) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	costs.WriteString(cost.row(scenario, r))
+	b.ReportMetric(ms(r.pct(50)), "p50-ms")
+	b.ReportMetric(ms(r.pct(99)), "p99-ms")
+	b.ReportMetric(ms(r.pct(99.9)), "p99.9-ms")
+	b.ReportMetric(float64(r.errors), "errors")
+	fmt.Printf("| %s | %d/s | %s | %d | %d | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f ms |\n",
+		scenario, job.Rate, duration, len(r.latencies), r.errors,
+		ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(99.9)), ms(r.pct(100)), ms(percentile(r.service, 99)))
+	if r.errors > 0 {
+		b.Errorf("%d errors, first: %s", r.errors, r.firstError)
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/bakery-ia/subscription-operator/internal/entitlement"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
@@ -32,37 +33,16 @@ import (
 
 // upgradeBody is the seed's enhanced 402 body (field order is the contract).
 type upgradeBody struct {
-	Error      string         `json:"error"`
-	Code       string         `json:"code"`
-	StatusCode int            `json:"status_code"`
-	Message    string         `json:"message"`
-	Details    upgradeDetails `json:"details"`
-}
-
-type upgradeDetails struct {
-	RequiredFeature string    `json:"required_feature"`
-	MinimumTier     string    `json:"minimum_tier"`
-	CurrentTier     string    `json:"current_tier"`
-	Title           string    `json:"title"`
-	Description     string    `json:"description"`
-	Benefits        []benefit `json:"benefits"`
-	ROIEstimate     *roi      `json:"roi_estimate"`
-	UpgradeURL      string    `json:"upgrade_url"`
-	SocialProof     string    `json:"social_proof"`
-	Pricing         *pricing  `json:"pricing"`
-	PreviewURL      *string   `json:"preview_url"`
+	Error      string            `json:"error"`
+	Code       string            `json:"code"`
+	StatusCode int               `json:"status_code"`
+	Message    string            `json:"message"`
+	Details    entitlement.Offer `json:"details"`
 }
 
 type benefit struct {
 	Text string `json:"text"`
 	Icon string `json:"icon"`
-}
-
-type roi struct {
-	MonthlySavingsMin int64  `json:"monthly_savings_min"`
-	MonthlySavingsMax int64  `json:"monthly_savings_max"`
-	PaybackPeriodDays int32  `json:"payback_period_days"`
-	Currency          string `json:"currency"`
 }
 
 type pricing struct {
@@ -200,38 +180,16 @@ func pricingOf(o policy.Offer) *pricing {
 // in lang. The offer (tier, price, URL) is the compiled policy's; this only
 // renders it.
 func renderUpgrade(r *policy.Rules, f *policy.Feature, current policy.Tier, lang string) *response {
-	offer := r.FeatureOffer(f, current)
-	msg, used, _ := f.Message(lang)
-	if msg.Title == "" {
-		msg.Title = "Upgrade to " + offer.Tier.DisplayName
-	}
-	d := upgradeDetails{
-		RequiredFeature: f.Name,
-		MinimumTier:     offer.Tier.Name,
-		CurrentTier:     current.Name,
-		Title:           msg.Title,
-		Description:     msg.Description,
-		Benefits:        make([]benefit, 0, len(msg.Benefits)),
-		UpgradeURL:      offer.URL,
-		SocialProof:     msg.SocialProof,
-		Pricing:         pricingOf(offer),
-	}
-	for _, b := range msg.Benefits {
-		d.Benefits = append(d.Benefits, benefit{Text: b.Text, Icon: b.Icon})
-	}
-	if f.ROI != nil {
-		d.ROIEstimate = &roi{f.ROI.MonthlySavingsMin, f.ROI.MonthlySavingsMax, f.ROI.PaybackPeriodDays, f.ROI.Currency}
-	}
-	if f.PreviewURL != "" {
-		p := f.PreviewURL
-		d.PreviewURL = &p
-	}
+	// The details are the entitlement API's offer, field for field: one
+	// builder for both answers.
+	d := entitlement.FeatureOffer(r.Spec, f, current, lang)
+	_, used, _ := f.Message(lang)
 	body := marshal(upgradeBody{
 		Error: "subscription_tier_insufficient", Code: CodeUpgradeRequired, StatusCode: 402,
-		Message: msg.Title, Details: d,
+		Message: d.Title, Details: d,
 	})
 	resp := newResponse(402, CodeUpgradeRequired, body, used)
-	resp.upgradeURL = []string{offer.URL}
+	resp.upgradeURL = []string{d.UpgradeURL}
 	return resp
 }
 
