@@ -53,7 +53,7 @@ func TestForecastStatusConflictIsRequeuedQuietly(t *testing.T) {
 	c := fake.NewClientBuilder().WithScheme(kube.NewScheme()).WithObjects(pol, tu).
 		WithStatusSubresource(&subv1.TenantUsage{}).
 		WithInterceptorFuncs(interceptor.Funcs{
-			SubResourcePatch: func(context.Context, client.Client, string, client.Object, client.Patch, ...client.SubResourcePatchOption) error {
+			SubResourceUpdate: func(context.Context, client.Client, string, client.Object, ...client.SubResourceUpdateOption) error {
 				return apierrors.NewConflict(schema.GroupResource{Group: subv1.GroupVersion.Group, Resource: "tenantusages"}, "t1",
 					errors.New("the object has been modified; please apply your changes to the latest version"))
 			},

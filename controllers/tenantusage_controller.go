@@ -134,14 +134,14 @@ func (r *ForecastReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		setCondition(&status.Conditions, tu.Generation, subv1.ConditionDiscovered, s, reason, msg)
 	}
 	tu.Status = status
-	if patchErr := r.patchIfChanged(ctx, before, tu); patchErr != nil {
-		if apierrors.IsConflict(patchErr) {
+	if writeErr := r.writeStatusIfChanged(ctx, before, tu); writeErr != nil {
+		if apierrors.IsConflict(writeErr) {
 			// Someone changed the object since the cache saw it; the watch
 			// brings the new version and a fresh reconcile. Not an error.
-			log.FromContext(ctx).V(1).Info("status patch conflicted; requeued", "tenant", tu.Name)
+			log.FromContext(ctx).V(1).Info("status write conflicted; requeued", "tenant", tu.Name)
 			return ctrl.Result{RequeueAfter: conflictRetry}, nil
 		}
-		return ctrl.Result{}, patchErr
+		return ctrl.Result{}, writeErr
 	}
 	if err != nil {
 		return ctrl.Result{}, err
@@ -332,15 +332,20 @@ func ptrInt32(v int) *int32 {
 	return &x
 }
 
-// patchIfChanged writes status only when it differs; an optimistic lock keeps a
-// concurrent writer's conditions (tenant discovery) from being overwritten.
-func (r *ForecastReconciler) patchIfChanged(ctx context.Context, before, after *subv1.TenantUsage) error {
+// writeStatusIfChanged writes status only when it differs. It replaces the
+// status (PUT on the status subresource) rather than patching it: the object
+// carries the resourceVersion it was read at, so a concurrent writer's change
+// (tenant discovery's conditions) is a conflict, never overwritten, exactly as
+// with an optimistic-lock merge patch, and this side builds no patch.
+// BenchmarkStatusWrite (bench/scale) measured a nine-metric status: the API
+// server spends the same CPU either way (7.4 ms per write on 2 cores), this
+// client 0.8 ms per update against 1.0 ms per merge patch.
+func (r *ForecastReconciler) writeStatusIfChanged(ctx context.Context, before, after *subv1.TenantUsage) error {
 	if equality.Semantic.DeepEqual(before.Status, after.Status) {
 		return nil
 	}
-	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
-	if err := r.Status().Patch(ctx, after, patch); err != nil {
-		return client.IgnoreNotFound(fmt.Errorf("patching status of %s: %w", after.Name, err))
+	if err := r.Status().Update(ctx, after); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("writing status of %s: %w", after.Name, err))
 	}
 	statusWrites.Inc()
 	return nil

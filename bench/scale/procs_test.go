@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -254,3 +255,73 @@ next:
 }
 
 type dto = promdto.MetricFamily
+
+// cpuTimes is the CPU time (user + system) of this benchmark's own process
+// and of every process it started (the API server, etcd, Redis, the manager
+// and the gateway), keyed by command name. A phase's figure is the
+// difference of two readings; it says which process the cores went to.
+func cpuTimes() map[string]time.Duration {
+	self := os.Getpid()
+	out := map[string]time.Duration{"benchmark": procCPU(self)}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		comm, ppid, cpu, ok := procStat(pid)
+		if ok && ppid == self {
+			out[comm] += cpu
+		}
+	}
+	return out
+}
+
+func procCPU(pid int) time.Duration {
+	_, _, cpu, _ := procStat(pid)
+	return cpu
+}
+
+// procStat reads a process's command, parent and CPU time from
+// /proc/<pid>/stat (utime and stime are fields 14 and 15, in clock ticks of
+// 1/100 s on Linux).
+func procStat(pid int) (comm string, ppid int, cpu time.Duration, ok bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", 0, 0, false
+	}
+	s := string(data)
+	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || closing < open {
+		return "", 0, 0, false
+	}
+	comm = s[open+1 : closing]
+	f := strings.Fields(s[closing+1:]) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return "", 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return comm, ppid, time.Duration(utime+stime) * 10 * time.Millisecond, true
+}
+
+// cpuDelta formats the CPU each process used between two readings, largest first.
+func cpuDelta(from, to map[string]time.Duration) string {
+	type row struct {
+		name string
+		d    time.Duration
+	}
+	var rows []row
+	for name, t := range to {
+		if d := t - from[name]; d > 0 {
+			rows = append(rows, row{name, d})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].d > rows[j].d })
+	parts := make([]string, 0, len(rows))
+	for _, r := range rows {
+		parts = append(parts, fmt.Sprintf("%s %.1f s", r.name, r.d.Seconds()))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -262,12 +262,12 @@ func BenchmarkScale(b *testing.B) {
 	mgrArgs = append(mgrArgs, strings.Fields(os.Getenv("MANAGER_ARGS"))...)
 	mgr := start(b, "manager", managerBin, kube.Kubeconfig, mgrArgs...)
 	watch.reset(todayS)
-	before := apiMetrics()
+	before, cpuBefore := apiMetrics(), cpuTimes()
 	mgrStart := time.Now()
 	waitFor(b, mgr, 2*time.Minute, 200*time.Millisecond, "manager ready", func() bool { return httpOK("http://" + mgrProbe + "/readyz") })
 	settled := func(p *process) time.Time { return waitSettled(b, p, ctx, "http://"+mgrMetrics+"/metrics", watch) }
 	firstPass := settled(mgr).Sub(mgrStart)
-	afterStart := apiMetrics()
+	afterStart, cpuAfterStart := apiMetrics(), cpuTimes()
 	mgrRSSIdle := mgr.rssMB(b)
 
 	// The run: every minute until it has happened, then back to 02:00.
@@ -323,13 +323,14 @@ func BenchmarkScale(b *testing.B) {
 	_, _, allAt, _ := watch.state()
 	settled(mgr)
 	_, changed, _, _ := watch.state()
-	afterRun := apiMetrics()
+	afterRun, cpuAfterRun := apiMetrics(), cpuTimes()
 	mgrRSS := mgr.rssMB(b)
 	mgrFams, err := scrape(ctx, "http://"+mgrMetrics+"/metrics")
 	if err != nil {
 		b.Fatal(err)
 	}
 	mgrHeap := sum(mgrFams, "go_memstats_heap_inuse_bytes", nil) / 1e6
+	mgrIdle := (sum(mgrFams, "go_memstats_heap_idle_bytes", nil) - sum(mgrFams, "go_memstats_heap_released_bytes", nil)) / 1e6
 	prefetch := byLabel(mgrFams, "subscription_history_prefetch_total", "result", nil)
 	profiles.Wait()
 	if profDir != "" {
@@ -362,6 +363,14 @@ func BenchmarkScale(b *testing.B) {
 	mgrRSSLoad := mgr.rssMB(b)
 	time.Sleep(3 * time.Second)
 	gwRSS := gw.rssMB(b)
+	gwFams, err := scrape(ctx, "http://"+gwOps+"/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Heap in use, and heap the runtime holds but does not use (idle, not yet
+	// returned to the kernel): what separates RSS from the live heap.
+	gwHeap := sum(gwFams, "go_memstats_heap_inuse_bytes", nil) / 1e6
+	gwIdle := (sum(gwFams, "go_memstats_heap_idle_bytes", nil) - sum(gwFams, "go_memstats_heap_released_bytes", nil)) / 1e6
 	histB, err := historyBytes(ctx, rdb, n)
 	if err != nil {
 		b.Fatal(err)
@@ -376,7 +385,7 @@ func BenchmarkScale(b *testing.B) {
 	p("scale benchmark\t%d tenants x %d metrics, %s, envtest\t", n, len(metrics), redisKind)
 	p("gateway: caches synced, table holds every tenant\t%v\t", gwSync.Round(100*time.Millisecond))
 	p("gateway RSS before the run\t%.1f MB\t", gwRSSIdle)
-	p("gateway RSS after the run\t%.1f MB\t", gwRSS)
+	p("gateway RSS after the run (Go heap in use, idle heap kept)\t%.1f MB (%.1f MB, %.1f MB)\t", gwRSS, gwHeap, gwIdle)
 	p("manager: start -> first pass settled\t%v\t", firstPass.Round(100*time.Millisecond))
 	p("manager: status writes of the first pass\t%.0f\t", statusWrites(afterStart)-statusWrites(before))
 	p("manager RSS before the run\t%.1f MB\t", mgrRSSIdle)
@@ -384,7 +393,7 @@ func BenchmarkScale(b *testing.B) {
 	p("run start -> every TenantUsage status fresh\t%v\t", allAt.Sub(runStart).Round(100*time.Millisecond))
 	p("status writes per run\t%.0f\t", statusWrites(afterRun)-statusWrites(afterStart))
 	p("tenants whose status changed\t%d\t", changed)
-	p("manager RSS after the run (Go heap in use)\t%.1f MB (%.1f MB)\t", mgrRSS, mgrHeap)
+	p("manager RSS after the run (Go heap in use, idle heap kept)\t%.1f MB (%.1f MB, %.1f MB)\t", mgrRSS, mgrHeap, mgrIdle)
 	p("history read ahead after the run: hit / miss / failed batches\t%.0f / %.0f / %.0f\t", prefetch["hit"], prefetch["miss"], prefetch["failed"])
 	p("forecast API, %d req/s for %v, uniform over %d tenants, with token\tp50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, %d errors\t",
 		rate, loadFor, n, ms(load.pct(50)), ms(load.pct(99)), ms(load.pct(99.9)), ms(load.pct(100)), load.errors)
@@ -396,6 +405,8 @@ func BenchmarkScale(b *testing.B) {
 	}{{"first pass", before, afterStart}, {"run", afterStart, afterRun}} {
 		p("API server requests, %s, by verb (all resources)\t%s\t", phase.name, verbs(phase.from, phase.to))
 	}
+	p("CPU by process, first pass\t%s\t", cpuDelta(cpuBefore, cpuAfterStart))
+	p("CPU by process, run start -> settled\t%s\t", cpuDelta(cpuAfterStart, cpuAfterRun))
 	_ = tw.Flush()
 	b.ReportMetric(float64(run.DurationMillis)/1000, "run-s")
 	b.ReportMetric(allAt.Sub(runStart).Seconds(), "fresh-s")
