@@ -52,6 +52,7 @@ import (
 
 	"github.com/bakery-ia/subscription-operator/internal/gateway"
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	"github.com/bakery-ia/subscription-operator/internal/memlimit"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
@@ -136,11 +137,8 @@ func tuneGC(log *slog.Logger) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		if limit := softMemoryLimit(cgroupMemoryMax); limit > 0 {
-			debug.SetMemoryLimit(limit)
-			log.Debug("soft memory limit from the container's", "bytes", limit)
-		}
+	if limit := memlimit.FromContainer(); limit > 0 {
+		log.Debug("soft memory limit from the container's", "bytes", limit)
 	}
 }
 

@@ -39,6 +39,7 @@ import (
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
 	"github.com/bakery-ia/subscription-operator/internal/gatewaydeploy"
 	"github.com/bakery-ia/subscription-operator/internal/kube"
+	"github.com/bakery-ia/subscription-operator/internal/memlimit"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
 
@@ -100,6 +101,12 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	log := ctrl.Log.WithName("setup")
+	// The cached TenantUsages and a run's garbage grow the heap with the
+	// tenants; a soft limit of 3/4 of the container's keeps it from the
+	// OOM killer (GOMEMLIMIT overrides it).
+	if limit := memlimit.FromContainer(); limit > 0 {
+		log.V(1).Info("soft memory limit from the container's", "bytes", limit)
+	}
 	if o.redisURL == "" {
 		return fmt.Errorf("--redis-url (or REDIS_URL) is required: usage history lives in Redis")
 	}

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package main
+package memlimit
 
 import (
 	"os"
@@ -41,12 +41,12 @@ func TestSoftMemoryLimit(t *testing.T) {
 			if err := os.WriteFile(f, []byte(tc.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if got := softMemoryLimit(f); got != tc.want {
-				t.Errorf("softMemoryLimit(%q) = %d, want %d", tc.content, got, tc.want)
+			if got := Soft(f); got != tc.want {
+				t.Errorf("Soft(%q) = %d, want %d", tc.content, got, tc.want)
 			}
 		})
 	}
-	if got := softMemoryLimit(filepath.Join(dir, "missing")); got != 0 {
+	if got := Soft(filepath.Join(dir, "missing")); got != 0 {
 		t.Errorf("missing file: %d, want 0", got)
 	}
 }
