@@ -17,8 +17,10 @@ limitations under the License.
 package kube
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -108,6 +110,9 @@ func TestTenantUsageTransformKeepsValuesAndSharesMemory(t *testing.T) {
 	if ga.Status.Metrics[0].Current == gb.Status.Metrics[0].Current {
 		t.Fatal("fixture: the tenants should differ")
 	}
+	if m, c := ga.Status.Metrics, ga.Status.Conditions; cap(m) != len(m) || cap(c) != len(c) {
+		t.Errorf("slices keep spare room: metrics %d of %d, conditions %d of %d", len(m), cap(m), len(c), cap(c))
+	}
 }
 
 func TestTenantUsageTransformOtherInputs(t *testing.T) {
@@ -153,5 +158,53 @@ func TestSharedPointersAreBounded(t *testing.T) {
 	}
 	if sharedPtr(nil) != nil {
 		t.Fatal("nil must stay nil")
+	}
+}
+
+// BenchmarkCachedTenantUsageSize is the live heap one cached TenantUsage with
+// a nine-metric status takes in the manager: decoded from JSON as the informer
+// decodes it, then through TenantUsageTransform.
+func BenchmarkCachedTenantUsageSize(b *testing.B) {
+	const n = 10000
+	raw := make([][]byte, n)
+	for i := range raw {
+		tu := decoded(i)
+		tu.Status.Metrics = nil
+		for k := range 9 {
+			tu.Status.Metrics = append(tu.Status.Metrics, subv1.MetricForecast{
+				Metric: fmt.Sprintf("metric-%d", k), Label: fmt.Sprintf("Metric %d", k), Current: int64((i*31 + k*7) % 700),
+				Limit: ptr.To[int64](1000), DailyGrowthRate: ptr.To("1.37"), PredictedBreachDate: ptr.To("2027-01-24"),
+				DaysUntilBreach: ptr.To[int32](53), UsagePercentage: ptr.To(fmt.Sprintf("%d.0", (i*31+k*7)%700/10)),
+				Status: subv1.UsageSafe,
+			})
+		}
+		data, err := json.Marshal(tu)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw[i] = data
+	}
+	live := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	for b.Loop() {
+		base := live()
+		objs := make([]any, n)
+		for i, data := range raw {
+			tu := &subv1.TenantUsage{}
+			if err := json.Unmarshal(data, tu); err != nil {
+				b.Fatal(err)
+			}
+			out, err := TenantUsageTransform(tu)
+			if err != nil {
+				b.Fatal(err)
+			}
+			objs[i] = out
+		}
+		b.ReportMetric(float64(live()-base)/n, "live-B/tenant")
+		runtime.KeepAlive(objs)
 	}
 }
