@@ -32,7 +32,9 @@ limitations under the License.
 //
 // MANAGER_BIN and GATEWAY_BIN run prebuilt binaries instead of building
 // ./cmd/manager and ./cmd/gateway (before/after comparisons); MANAGER_ARGS
-// adds flags (e.g. "--max-concurrent-reconciles=16 --kube-api-qps=400").
+// adds flags (e.g. "--max-concurrent-reconciles=16 --kube-api-qps=400"), and
+// MANAGER_ENV and GATEWAY_ENV add environment variables (e.g.
+// "GOMEMLIMIT=144MiB", what a pod with a 192 Mi limit sets itself).
 // PROFILE_DIR=dir saves CPU profiles of the API server and the manager taken
 // while the statuses are written (PROFILE_SECONDS, default 15) and the
 // manager's heap after the run: go tool pprof -top dir/apiserver.cpu.pprof.

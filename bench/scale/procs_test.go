@@ -80,9 +80,9 @@ type process struct {
 	done chan struct{}
 }
 
-func start(b *testing.B, name, bin, kubeconfig string, args ...string) *process {
+func start(b *testing.B, name, bin, kubeconfig string, env []string, args ...string) *process {
 	p := &process{name: name, cmd: exec.Command(bin, args...), out: &lockedBuf{}, done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	p.cmd.Env = append(append(os.Environ(), "KUBECONFIG="+kubeconfig), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		b.Fatalf("starting %s: %v", name, err)

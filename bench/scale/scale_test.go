@@ -240,7 +240,7 @@ func BenchmarkScale(b *testing.B) {
 		return "127.0.0.1:" + strconv.Itoa(p)
 	}
 	gwOps := port()
-	gw := start(b, "gateway", gatewayBin, kube.Kubeconfig, "--namespace="+ns, "--policy=default",
+	gw := start(b, "gateway", gatewayBin, kube.Kubeconfig, strings.Fields(os.Getenv("GATEWAY_ENV")), "--namespace="+ns, "--policy=default",
 		"--listen="+port(), "--forward-auth-listen=", "--metrics-listen="+gwOps, "--redis-url="+redisURL,
 		"--upstream=http://127.0.0.1:1", "--log-level=info")
 	gwStart := time.Now()
@@ -260,7 +260,9 @@ func BenchmarkScale(b *testing.B) {
 		mgrArgs = append(mgrArgs, "--pprof-bind-address="+mgrPprof)
 	}
 	mgrArgs = append(mgrArgs, strings.Fields(os.Getenv("MANAGER_ARGS"))...)
-	mgr := start(b, "manager", managerBin, kube.Kubeconfig, mgrArgs...)
+	// MANAGER_ENV/GATEWAY_ENV (KEY=VALUE ...): e.g. GOMEMLIMIT, the soft
+	// memory limit a pod with a given memory limit would set.
+	mgr := start(b, "manager", managerBin, kube.Kubeconfig, strings.Fields(os.Getenv("MANAGER_ENV")), mgrArgs...)
 	watch.reset(todayS)
 	before, cpuBefore := apiMetrics(), cpuTimes()
 	mgrStart := time.Now()
