@@ -30,8 +30,10 @@ limitations under the License.
 //	N=10000 REDIS_CLUSTER=1 go test ./bench/scale ...
 //	N=100000 ... (documented target; about 15 minutes of fixture building on 2 cores)
 //
-// MANAGER_BIN and GATEWAY_BIN run prebuilt binaries instead of building
-// ./cmd/manager and ./cmd/gateway (before/after comparisons); MANAGER_ARGS
+// SETTLE_SECONDS (default 30) is the wait before a second reading of the
+// manager's RSS after the run. MANAGER_BIN and GATEWAY_BIN run prebuilt
+// binaries instead of building ./cmd/manager and ./cmd/gateway
+// (before/after comparisons); MANAGER_ARGS
 // adds flags (e.g. "--max-concurrent-reconciles=16 --kube-api-qps=400"), and
 // MANAGER_ENV and GATEWAY_ENV add environment variables (e.g.
 // "GOMEMLIMIT=144MiB", what a pod with a 192 Mi limit sets itself).

@@ -334,6 +334,10 @@ func BenchmarkScale(b *testing.B) {
 	mgrHeap := sum(mgrFams, "go_memstats_heap_inuse_bytes", nil) / 1e6
 	mgrIdle := (sum(mgrFams, "go_memstats_heap_idle_bytes", nil) - sum(mgrFams, "go_memstats_heap_released_bytes", nil)) / 1e6
 	prefetch := byLabel(mgrFams, "subscription_history_prefetch_total", "result", nil)
+	// The runtime returns idle heap to the kernel in the background: the
+	// same reading a while later is what the pod settles at.
+	time.Sleep(time.Duration(envInt(b, "SETTLE_SECONDS", 30)) * time.Second)
+	mgrRSSLater := mgr.rssMB(b)
 	profiles.Wait()
 	if profDir != "" {
 		if err := saveProfile(profDir, "manager.heap.pprof", func() ([]byte, error) {
@@ -396,6 +400,7 @@ func BenchmarkScale(b *testing.B) {
 	p("status writes per run\t%.0f\t", statusWrites(afterRun)-statusWrites(afterStart))
 	p("tenants whose status changed\t%d\t", changed)
 	p("manager RSS after the run (Go heap in use, idle heap kept)\t%.1f MB (%.1f MB, %.1f MB)\t", mgrRSS, mgrHeap, mgrIdle)
+	p("manager RSS %ds later\t%.1f MB\t", envInt(b, "SETTLE_SECONDS", 30), mgrRSSLater)
 	p("history read ahead after the run: hit / miss / failed batches\t%.0f / %.0f / %.0f\t", prefetch["hit"], prefetch["miss"], prefetch["failed"])
 	p("forecast API, %d req/s for %v, uniform over %d tenants, with token\tp50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, %d errors\t",
 		rate, loadFor, n, ms(load.pct(50)), ms(load.pct(99)), ms(load.pct(99.9)), ms(load.pct(100)), load.errors)
