@@ -29,6 +29,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/httppath"
 )
@@ -225,7 +227,11 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := p.g
 	start := g.clock.Now()
 	np, err := httppath.Normalize(r.RequestURI)
-	if err != nil {
+	// An absolute-form target ("GET http://host/path") replaces the Host
+	// header with its authority (RFC 9112, 3.2.2), which net/http does not
+	// check: an invalid one is the client's error, not the upstream's (found
+	// by FuzzDecisionMatchesForwardedPath: "http://\x80" was answered 502).
+	if err != nil || !httpguts.ValidHostHeader(r.Host) {
 		writeError(w, http.StatusBadRequest, badPathBody)
 		g.observe(LabelBadRequest, start)
 		return
