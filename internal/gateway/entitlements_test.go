@@ -26,8 +26,8 @@ import (
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/entitlement"
-	"github.com/bakery-ia/subscription-operator/internal/httppath"
 	"github.com/bakery-ia/subscription-operator/internal/gateway"
+	"github.com/bakery-ia/subscription-operator/internal/httppath"
 )
 
 func selfView(t *testing.T, r reply) entitlement.View {
