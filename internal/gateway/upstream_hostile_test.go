@@ -73,6 +73,7 @@ func TestMisbehavingUpstream(t *testing.T) {
 		"/bighdr":    "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Big: "+strings.Repeat("a", 1000)+"\r\n", 2000) + "Content-Length: 2\r\n\r\nok",
 		"/midclose":  "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + tenantAData,
 		"/early":     rawResponse("early"), // before reading the request body (see below)
+		"/earlyrst":  rawResponse("early"), // the same, then closed at once
 		"/slowhdr":   "",                   // status line, then nothing
 		"/garbage":   "SSH-2.0-OpenSSH_9.2\r\n" + tenantAData,
 		"/keepalive": rawResponse("clean"),
@@ -81,6 +82,23 @@ func TestMisbehavingUpstream(t *testing.T) {
 		p := req.URL.Path[strings.LastIndexByte(req.URL.Path, '/'):]
 		switch p {
 		case "/early":
+			// An answer before the request body is read, then the close
+			// RFC 9112 section 9.6 asks for (and Go's and nginx's servers
+			// make): half-close, then drain what is still arriving, so the
+			// peer is not sent a reset that can destroy the answer in its
+			// receive buffer before it is read.
+			_, _ = io.WriteString(c, answers[p])
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.CloseWrite()
+			}
+			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			_, _ = io.Copy(io.Discard, br)
+			return false
+		case "/earlyrst":
+			// The same answer, then a close with the body unread: the
+			// kernel resets the connection, and whether the answer was read
+			// before the reset arrived is a race the gateway cannot win
+			// every time.
 			_, _ = io.WriteString(c, answers[p])
 			return false
 		case "/slowhdr":
@@ -108,19 +126,21 @@ func TestMisbehavingUpstream(t *testing.T) {
 		status int
 		body   string // "" : not checked
 		post   bool
+		or502  bool // 502 (and no body check) is an acceptable answer too
 	}{
-		{"/stray", 204, "", false},
-		{"/304body", 304, "", false},
-		{"/204body", 204, "", false},
-		{"/1xx", 200, "final", false},
-		{"/trailers", 200, "hello", false},
-		{"/clte", 200, "hello", false},
-		{"/dupcl", 502, "", false},
-		{"/bighdr", 502, "", false},
-		{"/midclose", -1, "", false}, // headers sent, body cut: the client connection is aborted
-		{"/early", 200, "early", true},
-		{"/slowhdr", 502, "", false},
-		{"/garbage", 502, "", false},
+		{"/stray", 204, "", false, false},
+		{"/304body", 304, "", false, false},
+		{"/204body", 204, "", false, false},
+		{"/1xx", 200, "final", false, false},
+		{"/trailers", 200, "hello", false, false},
+		{"/clte", 200, "hello", false, false},
+		{"/dupcl", 502, "", false, false},
+		{"/bighdr", 502, "", false, false},
+		{"/midclose", -1, "", false, false}, // headers sent, body cut: the client connection is aborted
+		{"/early", 200, "early", true, false},
+		{"/earlyrst", 200, "early", true, true},
+		{"/slowhdr", 502, "", false, false},
+		{"/garbage", 502, "", false, false},
 	}
 	entTok, proTok := tokenFor(t, enterprise), tokenFor(t, professional)
 	for _, c := range cases {
@@ -146,7 +166,9 @@ func TestMisbehavingUpstream(t *testing.T) {
 				}
 				got, _ := io.ReadAll(resp.Body)
 				_ = resp.Body.Close()
-				if resp.StatusCode != c.status || c.body != "" && string(got) != c.body {
+				if c.or502 && resp.StatusCode == http.StatusBadGateway {
+					t.Logf("tenant A: the reset arrived before the answer was read: 502")
+				} else if resp.StatusCode != c.status || c.body != "" && string(got) != c.body {
 					t.Fatalf("tenant A: %d %q, want %d %q", resp.StatusCode, got, c.status, c.body)
 				}
 				if c.path == "/trailers" && resp.Trailer.Get("X-Sum") != "42" {
