@@ -21,52 +21,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bakery-ia/subscription-operator/internal/testenv/cputime"
 )
-
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat
-// (100 on every Linux architecture Go supports).
-const clockTicks = 100
-
-// childCPU is the CPU time (user + system) used so far by this process's
-// direct children (kube-apiserver, etcd, redis-server), summed per command
-// name. Empty where /proc is not readable.
-func childCPU() map[string]time.Duration {
-	out := map[string]time.Duration{}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return out
-	}
-	self := strconv.Itoa(os.Getpid())
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue // exited meanwhile
-		}
-		s := string(b)
-		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || closing < open {
-			continue
-		}
-		name := s[open+1 : closing]
-		// After "(comm)": f[0] state, f[1] ppid, f[11] utime, f[12] stime.
-		f := strings.Fields(s[closing+1:])
-		if len(f) < 13 || f[1] != self {
-			continue
-		}
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		out[name] += time.Duration(ut+st) * time.Second / clockTicks
-	}
-	return out
-}
 
 // loadAvg is the one-minute load average, or "?".
 func loadAvg() string {
@@ -104,9 +63,9 @@ func measureRun(scenario string, run func() (loadResult, error)) (loadResult, ru
 			return loadResult{}, c, err
 		}
 	}
-	kids0, self0 := childCPU(), cputime.Process()
+	kids0, self0 := cputime.Children(), cputime.Process()
 	r, err := run()
-	self1, kids1 := cputime.Process(), childCPU()
+	self1, kids1 := cputime.Process(), cputime.Children()
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}

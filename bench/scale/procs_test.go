@@ -39,6 +39,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/cputime"
 )
 
 // binary returns $env or builds ./cmd/<prog> into dir.
@@ -256,54 +257,22 @@ next:
 
 type dto = promdto.MetricFamily
 
+// heapMB reads a Go program's heap in use and the heap the runtime holds but
+// does not use (idle, not yet returned to the kernel) from its metrics, in
+// MB: what separates its RSS from its live heap.
+func heapMB(fams map[string]*dto) (inUse, idleKept float64) {
+	inUse = sum(fams, "go_memstats_heap_inuse_bytes", nil) / 1e6
+	idleKept = (sum(fams, "go_memstats_heap_idle_bytes", nil) - sum(fams, "go_memstats_heap_released_bytes", nil)) / 1e6
+	return inUse, idleKept
+}
+
 // cpuTimes is the CPU time (user + system) of this benchmark's own process
 // and of every process it started (the API server, etcd, Redis, the manager
-// and the gateway), keyed by command name. A phase's figure is the
-// difference of two readings; it says which process the cores went to.
+// and the gateway), keyed by command name.
 func cpuTimes() map[string]time.Duration {
-	self := os.Getpid()
-	out := map[string]time.Duration{"benchmark": procCPU(self)}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		comm, ppid, cpu, ok := procStat(pid)
-		if ok && ppid == self {
-			out[comm] += cpu
-		}
-	}
+	out := cputime.Children()
+	out["benchmark"] = cputime.Process()
 	return out
-}
-
-func procCPU(pid int) time.Duration {
-	_, _, cpu, _ := procStat(pid)
-	return cpu
-}
-
-// procStat reads a process's command, parent and CPU time from
-// /proc/<pid>/stat (utime and stime are fields 14 and 15, in clock ticks of
-// 1/100 s on Linux).
-func procStat(pid int) (comm string, ppid int, cpu time.Duration, ok bool) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", 0, 0, false
-	}
-	s := string(data)
-	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || closing < open {
-		return "", 0, 0, false
-	}
-	comm = s[open+1 : closing]
-	f := strings.Fields(s[closing+1:]) // f[0] is field 3 (state)
-	if len(f) < 13 {
-		return "", 0, 0, false
-	}
-	ppid, _ = strconv.Atoi(f[1])
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return comm, ppid, time.Duration(utime+stime) * 10 * time.Millisecond, true
 }
 
 // cpuDelta formats the CPU each process used between two readings, largest first.

@@ -333,8 +333,7 @@ func BenchmarkScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mgrHeap := sum(mgrFams, "go_memstats_heap_inuse_bytes", nil) / 1e6
-	mgrIdle := (sum(mgrFams, "go_memstats_heap_idle_bytes", nil) - sum(mgrFams, "go_memstats_heap_released_bytes", nil)) / 1e6
+	mgrHeap, mgrIdle := heapMB(mgrFams)
 	prefetch := byLabel(mgrFams, "subscription_history_prefetch_total", "result", nil)
 	// The runtime returns idle heap to the kernel in the background: the
 	// same reading a while later is what the pod settles at.
@@ -375,10 +374,7 @@ func BenchmarkScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// Heap in use, and heap the runtime holds but does not use (idle, not yet
-	// returned to the kernel): what separates RSS from the live heap.
-	gwHeap := sum(gwFams, "go_memstats_heap_inuse_bytes", nil) / 1e6
-	gwIdle := (sum(gwFams, "go_memstats_heap_idle_bytes", nil) - sum(gwFams, "go_memstats_heap_released_bytes", nil)) / 1e6
+	gwHeap, gwIdle := heapMB(gwFams)
 	histB, err := historyBytes(ctx, rdb, n)
 	if err != nil {
 		b.Fatal(err)

@@ -22,10 +22,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bakery-ia/subscription-operator/internal/testenv/cputime"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that nothing listens on right now.
@@ -126,10 +127,6 @@ func tailFile(path string, lines int) string {
 	return strings.Join(all, "\n")
 }
 
-// clockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat; it is
-// 100 on every Linux architecture Go supports.
-const clockTicks = 100
-
 // cpuTime returns the CPU time (user + system) used so far by the process,
 // its live children and members of its process group (postgres backends are
 // children that lead their own groups), and the children it has reaped.
@@ -138,38 +135,19 @@ func (p *process) cpuTime() (time.Duration, error) {
 	if p == nil {
 		return 0, errors.New("not started")
 	}
-	leader := strconv.Itoa(p.cmd.Process.Pid)
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, fmt.Errorf("read /proc: %w", err)
+	leader := p.cmd.Process.Pid
+	procs := cputime.Processes()
+	if procs == nil {
+		return 0, errors.New("cannot read /proc")
 	}
-	var ticks int64
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue // exited meanwhile
-		}
-		// The fields after the command name "(...)" start at stat field 3:
-		// f[1] ppid, f[2] pgrp, f[11] utime, f[12] stime, f[13] cutime, f[14] cstime.
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) < 15 {
-			continue
-		}
-		fields := []int{11, 12}
+	var total time.Duration
+	for _, s := range procs {
 		switch {
-		case e.Name() == leader:
-			fields = append(fields, 13, 14)
-		case f[1] == leader || f[2] == leader:
-		default:
-			continue
-		}
-		for _, i := range fields {
-			n, _ := strconv.ParseInt(f[i], 10, 64)
-			ticks += n
+		case s.PID == leader:
+			total += s.CPU + s.Reaped
+		case s.PPID == leader || s.PGRP == leader:
+			total += s.CPU
 		}
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
+	return total, nil
 }
