@@ -36,19 +36,17 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/config"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/bakery-ia/subscription-operator/internal/gateway"
 	"github.com/bakery-ia/subscription-operator/internal/history"
@@ -69,6 +67,7 @@ type flags struct {
 	policyFile, secretsDir                   string
 	pprof                                    bool
 	usagePagePath                            string
+	kubeconfig                               string
 }
 
 func main() {
@@ -96,7 +95,8 @@ func main() {
 	flag.StringVar(&f.usagePagePath, "usage-page-path", gateway.DefaultUsagePagePath, "path of the calling tenant's usage page, served by the gateway itself (empty: off, the path is proxied)")
 	flag.StringVar(&f.policyFile, "policy-file", "", "run without a cluster: read the policy and TenantUsage objects from this YAML file once (development, benchmarks)")
 	flag.StringVar(&f.secretsDir, "secrets-dir", "", "with --policy-file: read Secret keys from <dir>/<secret name>/<key> instead of the API server")
-	flag.Parse() // also --kubeconfig, registered by controller-runtime's config package
+	flag.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else the pod's service account, else ~/.kube/config)")
+	flag.Parse()
 
 	if err := run(f); err != nil {
 		slog.Error("gateway stopped", "error", err)
@@ -111,7 +111,7 @@ func envOr(k, def string) string {
 	return def
 }
 
-// newLogger sets up JSON logging at level for slog and controller-runtime.
+// newLogger sets up JSON logging at level for slog and client-go.
 func newLogger(level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
@@ -120,7 +120,7 @@ func newLogger(level string) (*slog.Logger, error) {
 	handler := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})
 	log := slog.New(handler)
 	slog.SetDefault(log)
-	ctrllog.SetLogger(logr.FromSlogHandler(handler))
+	klog.SetSlogLogger(log) // client-go's informers log through klog
 	return log, nil
 }
 
@@ -148,7 +148,7 @@ func clusterAccess(f flags) (*rest.Config, gateway.SecretReader, error) {
 	if f.policyFile != "" {
 		return nil, fileSecretReader(f.secretsDir), nil
 	}
-	cfg, err := config.GetConfig()
+	cfg, err := restConfig(f.kubeconfig)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubeconfig: %w", err)
 	}
@@ -323,21 +323,28 @@ func opsMux(reg *prometheus.Registry, gw *gateway.Gateway, withPprof bool) *http
 	return mux
 }
 
-// newSecretReader reads the HS256 key with a single GET (an uncached client:
-// the gateway's RBAC allows get on that Secret, not list or watch).
+// newSecretReader reads the HS256 key with a single GET (no informer: the
+// gateway's RBAC allows get on that Secret, not list or watch).
 func newSecretReader(cfg *rest.Config, namespace string) (gateway.SecretReader, error) {
 	s := runtime.NewScheme()
 	if err := corev1.AddToScheme(s); err != nil {
 		return nil, err
 	}
-	c, err := client.New(cfg, client.Options{Scheme: s})
+	rc := rest.CopyConfig(cfg)
+	rc.GroupVersion = &corev1.SchemeGroupVersion
+	rc.APIPath = "/api"
+	rc.NegotiatedSerializer = serializer.NewCodecFactory(s).WithoutConversion()
+	if rc.UserAgent == "" {
+		rc.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	c, err := rest.RESTClientFor(rc)
 	if err != nil {
 		return nil, fmt.Errorf("creating the Secret client: %w", err)
 	}
 	return func(ctx context.Context, name, key string) ([]byte, error) {
 		var sec corev1.Secret
-		if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &sec); err != nil {
-			return nil, err
+		if err := c.Get().Namespace(namespace).Resource("secrets").Name(name).Do(ctx).Into(&sec); err != nil {
+			return nil, fmt.Errorf("reading secret %s/%s: %w", namespace, name, err)
 		}
 		v, ok := sec.Data[key]
 		if !ok {
@@ -345,6 +352,28 @@ func newSecretReader(cfg *rest.Config, namespace string) (gateway.SecretReader, 
 		}
 		return v, nil
 	}, nil
+}
+
+// restConfig finds the API server as controller-runtime-based programs do
+// (the manager among them), so both are configured alike: --kubeconfig, else
+// $KUBECONFIG, else the pod's service account, else ~/.kube/config. Client-side
+// rate limiting is off (QPS -1): the API server's priority and fairness
+// decides, and the gateway only lists and watches.
+func restConfig(explicit string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = explicit
+	if explicit == "" && os.Getenv(clientcmd.RecommendedConfigPathEnvVar) == "" {
+		if c, err := rest.InClusterConfig(); err == nil {
+			c.QPS = -1
+			return c, nil
+		}
+	}
+	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	c.QPS = -1
+	return c, nil
 }
 
 // fileSecretReader reads <dir>/<name>/<key>, the layout of a mounted Secret.

@@ -30,7 +30,7 @@ import (
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/gateway"
-	"github.com/bakery-ia/subscription-operator/internal/kube"
+	"github.com/bakery-ia/subscription-operator/internal/kube/trim"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
 	"github.com/bakery-ia/subscription-operator/internal/policy/policytest"
 )
@@ -45,7 +45,7 @@ func fullTenant(id, tier string) *subv1.TenantUsage {
 		ObjectMeta: metav1.ObjectMeta{
 			Name: id, Namespace: "bakeries", UID: "uid-" + "1", ResourceVersion: "4711", Generation: 3,
 			Labels:          map[string]string{subv1.LabelManagedBy: "subscription-operator", subv1.LabelPolicy: "default"},
-			Annotations:     map[string]string{kube.LastAppliedAnnotation: `{"spec":{}}`, "note": "x"},
+			Annotations:     map[string]string{trim.LastAppliedAnnotation: `{"spec":{}}`, "note": "x"},
 			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "manager", Operation: metav1.ManagedFieldsOperationUpdate}},
 			OwnerReferences: []metav1.OwnerReference{{Kind: "SubscriptionPolicy", Name: "default"}},
 			Finalizers:      []string{"example.com/keep"},

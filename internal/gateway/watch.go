@@ -21,29 +21,31 @@ import (
 	"fmt"
 	"maps"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
-	"github.com/bakery-ia/subscription-operator/internal/kube"
+	"github.com/bakery-ia/subscription-operator/internal/kube/trim"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
 // Watcher keeps a Gateway's rule table in step with the SubscriptionPolicy and
 // the TenantUsage objects of one namespace. It runs namespace-scoped, read-only
-// informers (get/list/watch on those two kinds in that namespace is all the RBAC
-// it needs). A policy change, a new or deleted TenantUsage, or one whose
-// binding changed (tier, suspend, overrides, policy) rebuilds the table from
-// the informer's records and swaps it in: level-triggered, so a burst of
+// client-go informers (get/list/watch on those two kinds in that namespace is
+// all the RBAC it needs). A policy change, a new or deleted TenantUsage, or one
+// whose binding changed (tier, suspend, overrides, policy) rebuilds the table
+// from the informer's records and swaps it in: level-triggered, so a burst of
 // events costs one rebuild. A status write rebuilds nothing: the tenant's
 // entitlements and usage page read the forecast from the records themselves.
+//
+// The gateway uses client-go directly, not controller-runtime: it needs two
+// informers and nothing of a manager, and controller-runtime's client links
+// every built-in API group into the binary (k8s.io/client-go/kubernetes/scheme),
+// whose code and init data every gateway pod kept resident
+// (docs/operations.md, Capacity). internal/kube's dependency test keeps it so.
 type Watcher struct {
 	Gateway   *Gateway
 	Namespace string
@@ -51,7 +53,7 @@ type Watcher struct {
 	// AfterSync, when set, runs once after the first table is in force
 	// (cmd/gateway returns the initial list's memory to the OS there).
 	AfterSync func()
-	cache     cache.Cache                    // the policy
+	policy    toolscache.SharedIndexInformer // the one SubscriptionPolicy, by name
 	tenants   toolscache.SharedIndexInformer // TenantUsage, as *TenantRecord
 	poke      chan struct{}
 	lastErr   string // the update error logged last: a repeat is logged at debug level
@@ -68,35 +70,31 @@ func Scheme() *runtime.Scheme {
 
 // NewWatcher creates the namespace-scoped informers.
 func NewWatcher(cfg *rest.Config, g *Gateway, namespace, policyName string) (*Watcher, error) {
-	c, err := cache.New(cfg, cache.Options{
-		Scheme:            Scheme(),
-		DefaultNamespaces: map[string]cache.Config{namespace: {}},
-		// The policy loses managedFields and kubectl's last-applied copy of
-		// its spec; other policies of the namespace are not read at all.
-		DefaultTransform: kube.StripMeta,
-		ByObject: map[client.Object]cache.ByObject{
-			&subv1.SubscriptionPolicy{}: {Field: fields.OneTermEqualSelector("metadata.name", policyName)},
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("creating informer cache for namespace %s: %w", namespace, err)
-	}
-	tenants, err := newTenantInformer(cfg, namespace)
+	rcl, err := restClient(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Watcher{Gateway: g, Namespace: namespace, Policy: policyName, cache: c, tenants: tenants,
+	// Only the policy the gateway enforces is read (other policies of the
+	// namespace never reach it), without managedFields and kubectl's
+	// last-applied copy of its spec.
+	plw := toolscache.NewListWatchFromClient(rcl, "subscriptionpolicies", namespace,
+		fields.OneTermEqualSelector("metadata.name", policyName))
+	pol := toolscache.NewSharedIndexInformerWithOptions(plw, &subv1.SubscriptionPolicy{},
+		toolscache.SharedIndexInformerOptions{ObjectDescription: "SubscriptionPolicy " + policyName})
+	if err := pol.SetTransform(trim.Meta); err != nil {
+		return nil, fmt.Errorf("SubscriptionPolicy informer transform: %w", err)
+	}
+	tenants, err := newTenantInformer(rcl, namespace)
+	if err != nil {
+		return nil, err
+	}
+	return &Watcher{Gateway: g, Namespace: namespace, Policy: policyName, policy: pol, tenants: tenants,
 		poke: make(chan struct{}, 1)}, nil
 }
 
-// newTenantInformer is a plain client-go informer over the namespace's
-// TenantUsage objects whose store holds *TenantRecord (CompactTenantUsage):
-// every pod holds every tenant, so it holds a few hundred bytes of each
-// instead of the object. client-go streams the initial list (WatchListClient,
-// on by default) where the API server supports it, so objects arrive and are
-// compacted one at a time instead of all being decoded before the first is
-// transformed. No indexes: the store's own key is all the gateway looks up.
-func newTenantInformer(cfg *rest.Config, namespace string) (toolscache.SharedIndexInformer, error) {
+// restClient is a client of this project's API group (JSON: CRDs have no
+// protobuf).
+func restClient(cfg *rest.Config) (*rest.RESTClient, error) {
 	rc := rest.CopyConfig(cfg)
 	rc.GroupVersion = &subv1.GroupVersion
 	rc.APIPath = "/apis"
@@ -106,8 +104,19 @@ func newTenantInformer(cfg *rest.Config, namespace string) (toolscache.SharedInd
 	}
 	rcl, err := rest.RESTClientFor(rc)
 	if err != nil {
-		return nil, fmt.Errorf("creating the TenantUsage client: %w", err)
+		return nil, fmt.Errorf("creating the %s client: %w", subv1.GroupVersion, err)
 	}
+	return rcl, nil
+}
+
+// newTenantInformer is an informer over the namespace's TenantUsage objects
+// whose store holds *TenantRecord (CompactTenantUsage): every pod holds every
+// tenant, so it holds a few hundred bytes of each instead of the object.
+// client-go streams the initial list (WatchListClient, on by default) where
+// the API server supports it, so objects arrive and are compacted one at a
+// time instead of all being decoded before the first is transformed. No
+// indexes: the store's own key is all the gateway looks up.
+func newTenantInformer(rcl *rest.RESTClient, namespace string) (toolscache.SharedIndexInformer, error) {
 	lw := toolscache.NewListWatchFromClient(rcl, "tenantusages", namespace, fields.Everything())
 	inf := toolscache.NewSharedIndexInformerWithOptions(lw, &subv1.TenantUsage{},
 		toolscache.SharedIndexInformerOptions{ObjectDescription: "TenantUsage records"})
@@ -125,11 +134,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		UpdateFunc: func(any, any) { w.signal() },
 		DeleteFunc: func(any) { w.signal() },
 	}
-	inf, err := w.cache.GetInformer(ctx, &subv1.SubscriptionPolicy{})
-	if err != nil {
-		return fmt.Errorf("informer for the policy: %w", err)
-	}
-	if _, err := inf.AddEventHandler(all); err != nil {
+	if _, err := w.policy.AddEventHandler(all); err != nil {
 		return fmt.Errorf("event handler for the policy: %w", err)
 	}
 	if _, err := w.tenants.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
@@ -142,11 +147,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("event handler for TenantUsage: %w", err)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- w.cache.Start(ctx) }()
+	go w.policy.RunWithContext(ctx)
 	go w.tenants.RunWithContext(ctx)
-	if !w.cache.WaitForCacheSync(ctx) || !toolscache.WaitForCacheSync(ctx.Done(), w.tenants.HasSynced) {
-		return fmt.Errorf("informer caches did not sync")
+	// The informers retry (and log) failed lists and watches themselves;
+	// this returns false only when ctx ends first.
+	if !toolscache.WaitForCacheSync(ctx.Done(), w.policy.HasSynced, w.tenants.HasSynced) {
+		return fmt.Errorf("informer caches did not sync: %w", ctx.Err())
 	}
 	w.rebuild(ctx)
 	w.Gateway.SetSynced()
@@ -158,11 +164,6 @@ func (w *Watcher) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case err := <-errc:
-			if err != nil {
-				return fmt.Errorf("informer cache stopped: %w", err)
-			}
 			return nil
 		case <-w.poke:
 			w.rebuild(ctx)
@@ -193,16 +194,19 @@ func (w *Watcher) signal() {
 func (w *Watcher) rebuild(ctx context.Context) {
 	start := w.Gateway.clock.Now()
 	log := w.Gateway.log
-	var pol subv1.SubscriptionPolicy
-	err := w.cache.Get(ctx, types.NamespacedName{Namespace: w.Namespace, Name: w.Policy}, &pol)
-	switch {
-	case apierrors.IsNotFound(err):
-		_ = w.Gateway.Update(ctx, nil, nil)
-		return
-	case err != nil:
+	obj, found, err := w.policy.GetStore().GetByKey(w.Namespace + "/" + w.Policy)
+	if err != nil {
 		log.Error("reading the policy from the cache; keeping the last rule table", "error", err)
 		return
 	}
+	pol, ok := obj.(*subv1.SubscriptionPolicy)
+	if !found || !ok {
+		_ = w.Gateway.Update(ctx, nil, nil)
+		return
+	}
+	// The informer's object is shared with its store: the gateway gets a
+	// copy it may keep and modify (one object, once per rebuild).
+	pol = pol.DeepCopy()
 	// The records themselves, not copies: they are never modified (a
 	// change of the object makes a new record).
 	store := w.tenants.GetStore()
@@ -214,7 +218,7 @@ func (w *Watcher) rebuild(ctx context.Context) {
 		}
 	}
 	source := func(*policy.Table) recordSource { return storeRecords(store, w.Namespace) }
-	if err := w.Gateway.update(ctx, &pol, bs, source); err != nil {
+	if err := w.Gateway.update(ctx, pol, bs, source); err != nil {
 		if msg := err.Error(); msg != w.lastErr {
 			w.lastErr = msg
 			log.Error("rule table not updated", "error", err)

@@ -42,6 +42,14 @@ func TestDependenciesPointInward(t *testing.T) {
 				module + "/internal/kube", module + "/internal/gateway", module + "/internal/forecastapi"},
 		},
 		{
+			// Every gateway pod holds what it links and initialises: no
+			// controller-runtime, and no typed clientset, whose scheme
+			// registers every built-in API group (internal/gateway/watch.go).
+			pkgs: []string{"./cmd/gateway", "./internal/gateway"},
+			forbidden: []string{"sigs.k8s.io/controller-runtime", "k8s.io/client-go/kubernetes",
+				"k8s.io/api/apps", "k8s.io/api/batch", "k8s.io/api/networking"},
+		},
+		{
 			pkgs:      []string{"./cmd/usage-tracker", "./cmd/gateway", "./internal/forecastapi", "./internal/gateway", "./internal/snapshot", "./internal/kube"},
 			forbidden: []string{module + "/controllers"},
 		},

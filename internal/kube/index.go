@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/kube/trim"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
 )
 
@@ -55,14 +56,14 @@ func SetupIndexes(ctx context.Context, idx client.FieldIndexer) error {
 }
 
 // CacheOptions are the manager's cache settings. Every cached object is kept
-// without managedFields and kubectl's last-applied annotation (StripMeta):
+// without managedFields and kubectl's last-applied annotation (trim.Meta):
 // there can be 100,000 TenantUsage objects, nothing in the manager reads
 // either, and a smaller informer heap means less memory and shorter GC pauses
 // on the forecast API's hot path. TenantUsage objects also share their
 // repeated strings (TenantUsageTransform).
 func CacheOptions() cache.Options {
 	return cache.Options{
-		DefaultTransform: StripMeta,
+		DefaultTransform: trim.Meta,
 		ByObject:         map[client.Object]cache.ByObject{&subv1.TenantUsage{}: {Transform: TenantUsageTransform}},
 	}
 }

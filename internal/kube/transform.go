@@ -20,49 +20,15 @@ import (
 	"sync"
 	"unique"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/kube/trim"
 )
 
-// LastAppliedAnnotation is where `kubectl apply` keeps a full copy of the
-// object it last applied: for a GitOps-managed policy as large as its spec.
-const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
-
-// StripMeta is a cache transform that drops what no program of this project
-// reads but the API server sends with every object: managedFields (field
-// ownership; a status subresource write keeps the live object's, so a status
-// written from a cached object loses nothing) and kubectl's last-applied
-// annotation. With 100,000 TenantUsage objects the two are most of an
-// informer's heap. Anything that is not an object (a tombstone) passes
-// unchanged.
-func StripMeta(in any) (any, error) {
-	obj, err := meta.Accessor(in)
-	if err != nil {
-		return in, nil //nolint:nilerr // not an object: nothing to strip
-	}
-	// Set only when present: writing nil into an empty field of a shared
-	// object races with readers (kubernetes/kubernetes#124337).
-	if obj.GetManagedFields() != nil {
-		obj.SetManagedFields(nil)
-	}
-	if a := obj.GetAnnotations(); a != nil {
-		if _, ok := a[LastAppliedAnnotation]; ok {
-			delete(a, LastAppliedAnnotation)
-			if len(a) == 0 {
-				obj.SetAnnotations(nil)
-			}
-		}
-	}
-	return in, nil
-}
-
-var _ toolscache.TransformFunc = StripMeta
-
 // TenantUsageTransform is the manager's cache transform for TenantUsage:
-// StripMeta, then every string that repeats across tenants (namespace,
+// trim.Meta, then every string that repeats across tenants (namespace,
 // labels, tier, policy, metric names, labels and units, statuses, dates,
 // percentages, growth rates, condition texts) is replaced by one shared
 // copy, and optional strings by one shared pointer. The manager reads the
@@ -71,7 +37,7 @@ var _ toolscache.TransformFunc = StripMeta
 // Sharing is safe because the cache hands out deep copies, never these
 // objects. Measured in bench/scale (docs/operations.md, Capacity).
 func TenantUsageTransform(in any) (any, error) {
-	out, err := StripMeta(in)
+	out, err := trim.Meta(in)
 	tu, ok := out.(*subv1.TenantUsage)
 	if err != nil || !ok {
 		return out, err

@@ -31,6 +31,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/internal/kube/trim"
 )
 
 // decoded returns a TenantUsage whose strings are all separate allocations,
@@ -40,7 +41,7 @@ func decoded(i int) *subv1.TenantUsage {
 	tu := &subv1.TenantUsage{
 		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("t-%d", i), Namespace: own("bakeries"),
 			Labels:        map[string]string{own("subscriptions.bakery-ia.io/policy"): own("default")},
-			Annotations:   map[string]string{LastAppliedAnnotation: "{}"},
+			Annotations:   map[string]string{trim.LastAppliedAnnotation: "{}"},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
 		Spec: subv1.TenantUsageSpec{TenantID: fmt.Sprintf("t-%d", i), Tier: own("starter")},
 		Status: subv1.TenantUsageStatus{
@@ -120,7 +121,7 @@ func TestTenantUsageTransformOtherInputs(t *testing.T) {
 		name string
 		in   any
 	}{
-		{"a Secret goes through StripMeta", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s",
+		{"a Secret goes through trim.Meta", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s",
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "x"}}}}},
 		{"a tombstone passes unchanged", toolscache.DeletedFinalStateUnknown{Key: "ns/t", Obj: decoded(1)}},
 		{"an empty TenantUsage", &subv1.TenantUsage{}},
