@@ -67,6 +67,12 @@ type Prefetch struct {
 	// drops what it holds. Zero means the defaults above.
 	Batch, Ahead int
 	Stall        time.Duration
+	// Finished, when set, is called once a run's read-ahead has ended with
+	// every tenant read and taken: the run's forecasts are then all but
+	// written (at most one batch of reconciles is still at work). It is not
+	// called for a read-ahead that was stopped, stalled or failed.
+	// cmd/manager hands the run's garbage back to the OS there.
+	Finished func()
 
 	mu   sync.Mutex
 	runs map[types.UID]*prefetchRun
@@ -116,7 +122,9 @@ func (p *Prefetch) Start(ctx context.Context, pol *subv1.SubscriptionPolicy, ids
 	go func() {
 		defer close(run.done)
 		defer p.drop(pol.UID, run)
-		p.read(ctx, ref, run, slices.Clone(ids))
+		if p.read(ctx, ref, run, slices.Clone(ids)) && p.Finished != nil {
+			p.Finished()
+		}
 	}()
 }
 
@@ -194,9 +202,10 @@ func (p *Prefetch) Held(uid types.UID) int {
 }
 
 // read fills run.ready batch by batch, keeping at most Ahead tenants held,
-// then waits for them to be taken. It returns on a failed batch, on Stop, or
-// when nothing has been taken for Stall.
-func (p *Prefetch) read(ctx context.Context, pol *subv1.SubscriptionPolicy, run *prefetchRun, ids []string) {
+// then waits for them to be taken. It returns true when every tenant was
+// read and taken; false on a failed batch, on Stop, or when nothing has been
+// taken for Stall.
+func (p *Prefetch) read(ctx context.Context, pol *subv1.SubscriptionPolicy, run *prefetchRun, ids []string) bool {
 	batch, ahead, stall := positiveOr(p.Batch, defaultPrefetchBatch), positiveOr(p.Ahead, defaultPrefetchAhead), p.Stall
 	if stall <= 0 {
 		stall = defaultPrefetchStall
@@ -219,18 +228,18 @@ func (p *Prefetch) read(ctx context.Context, pol *subv1.SubscriptionPolicy, run 
 		p.mu.Unlock()
 		if len(todo) == 0 {
 			if held == 0 && next >= len(ids) {
-				return // all read and taken
+				return true // all read and taken
 			}
 			// Full, or everything is read: wait for a take.
 			select {
 			case <-ctx.Done():
-				return
+				return false
 			case <-run.taken:
 				continue
 			case <-time.After(stall):
 				log.FromContext(ctx).V(1).Info("history prefetch stalled; dropping what it holds",
 					"policy", policyKey(pol), "held", held)
-				return
+				return false
 			}
 		}
 		points, err := p.Reader.ReadMany(ctx, todo, run.metrics, run.today, run.days)
@@ -248,7 +257,7 @@ func (p *Prefetch) read(ctx context.Context, pol *subv1.SubscriptionPolicy, run 
 		close(done)
 		if err != nil {
 			if ctx.Err() != nil {
-				return
+				return false
 			}
 			// Every tenant not read yet is read by its own reconcile, which
 			// retries and reports in its Ready condition; this says why the
@@ -259,7 +268,7 @@ func (p *Prefetch) read(ctx context.Context, pol *subv1.SubscriptionPolicy, run 
 			if p.Recorder != nil {
 				warn(p.Recorder, pol, "HistoryPrefetchFailed", "Forecast", msg)
 			}
-			return
+			return false
 		}
 	}
 }

@@ -18,6 +18,7 @@ package controllers_test
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -134,6 +135,33 @@ var _ = Describe("History read ahead after a run (Prefetch)", func() {
 			Expect(pf.Held(pol.UID)).To(BeNumerically("<=", 4))
 			Expect(got["products"]).To(HaveLen(2))
 		}
+	})
+
+	It("calls Finished once every tenant is read and taken, never for a stopped or stalled read-ahead", func() {
+		ids := []string{id(0), id(1), id(2)}
+		for i := range ids {
+			seed(i, 2)
+		}
+		var finished atomic.Int32
+		pf := &controllers.Prefetch{Reader: store, Batch: 2, Stall: 300 * time.Millisecond,
+			Finished: func() { finished.Add(1) }}
+		DeferCleanup(pf.Stop, pol.UID)
+		pf.Start(ctx, pol, ids, metrics, today, 60)
+		for _, t := range ids {
+			takeNext(pf, t)
+		}
+		Eventually(finished.Load).Should(Equal(int32(1)))
+		Consistently(finished.Load, "200ms").Should(Equal(int32(1)))
+
+		By("stopped")
+		pf.Start(ctx, pol, ids, metrics, today, 60)
+		Eventually(func() int { return pf.Held(pol.UID) }).Should(Equal(len(ids)))
+		pf.Stop(pol.UID)
+		By("stalled: nothing taken for Stall")
+		pf.Start(ctx, pol, ids, metrics, today, 60)
+		Eventually(func() int { return pf.Held(pol.UID) }).Should(Equal(len(ids)))
+		Eventually(func() int { return pf.Held(pol.UID) }, "3s").Should(Equal(0))
+		Consistently(finished.Load, "200ms").Should(Equal(int32(1)))
 	})
 
 	It("does not hold a tenant its reconcile has already read", func() {

@@ -48,6 +48,9 @@ type Config struct {
 	// Notifications turns webhook notifications on (outbox in Redis, a
 	// delivery worker on the leader); nil leaves them off.
 	Notifications *NotificationsConfig
+	// AfterRunForecasts, when set, is called when the forecasts of a
+	// snapshot run's tenants have all but been written (Prefetch.Finished).
+	AfterRunForecasts func()
 }
 
 // Components are the wired reconcilers, exposed for the forecast API and tests.
@@ -91,7 +94,7 @@ func Setup(mgr ctrl.Manager, cfg Config) (*Components, error) {
 		}
 	}
 	forecastWakeups := NewWakeups(cfg.Clock)
-	prefetch := &Prefetch{Reader: store, Recorder: rec}
+	prefetch := &Prefetch{Reader: store, Recorder: rec, Finished: cfg.AfterRunForecasts}
 	forecasts := &ForecastReconciler{
 		Client: mgr.GetClient(), Clock: cfg.Clock, Recorder: rec, History: store, Wakeups: forecastWakeups,
 		Notifications: notifications, Prefetch: prefetch,

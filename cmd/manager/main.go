@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -165,8 +166,9 @@ func run(ctx context.Context, o options) error {
 		Gateway: &controllers.GatewayDeployer{Client: mgr.GetClient(), Options: gatewaydeploy.Options{
 			Image: o.gatewayImage, RedisSecretName: o.gatewayRedisSecret,
 		}},
-		GatewayOwned:  controllers.GatewayOwnedTypes(),
-		Notifications: notifications,
+		GatewayOwned:      controllers.GatewayOwnedTypes(),
+		Notifications:     notifications,
+		AfterRunForecasts: releaseRunMemory,
 	})
 	if err != nil {
 		return err
@@ -206,4 +208,17 @@ func run(ctx context.Context, o options) error {
 	}
 	log.Info("starting manager")
 	return mgr.Start(ctx)
+}
+
+// releaseRunMemory hands a snapshot run's garbage back to the OS once the
+// run's forecasts are all but written. The run and its status pass are the
+// day's peak (decoded histories, status writes, watch events); afterwards
+// the runtime would keep the heap at its goal (twice the live cache at GOGC
+// 100) and the idle pages it has not scavenged yet, until the next run. One
+// forced collection per run, tens of milliseconds of CPU at 10,000 tenants
+// (docs/operations.md, Capacity).
+func releaseRunMemory() {
+	start := time.Now()
+	debug.FreeOSMemory()
+	ctrl.Log.WithName("memory").V(1).Info("returned a snapshot run's garbage to the OS", "took", time.Since(start))
 }
