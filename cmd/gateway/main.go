@@ -223,7 +223,12 @@ func run(f flags) error {
 		// The initial list decoded every TenantUsage of the namespace before
 		// each became a small record: hand that garbage back to the OS once,
 		// instead of keeping it as RSS until the scavenger gets to it.
-		watcher.AfterSync = debug.FreeOSMemory
+		watcher.AfterSync = func() { releaseMemory(log, "the initial list") }
+		// Likewise after a burst of status writes (a snapshot run rewrites
+		// every tenant's): each update was a whole decoded object, and the
+		// heap would otherwise stay at its goal, twice the records, until
+		// the next burst.
+		watcher.AfterBurst = func() { releaseMemory(log, "a burst of status writes") }
 		go func() { errc <- watcher.Run(ctx) }()
 	}
 
@@ -251,6 +256,13 @@ func run(f flags) error {
 	stopCounter() // final flush of the counted calls
 	<-counterDone
 	return runErr
+}
+
+// releaseMemory collects and returns every idle page to the OS, after what.
+func releaseMemory(log *slog.Logger, what string) {
+	start := time.Now()
+	debug.FreeOSMemory()
+	log.Debug("returned garbage to the OS", "after", what, "took", time.Since(start))
 }
 
 type listener struct {

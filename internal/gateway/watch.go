@@ -20,6 +20,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"sync/atomic"
+	"time"
 
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -53,10 +55,21 @@ type Watcher struct {
 	// AfterSync, when set, runs once after the first table is in force
 	// (cmd/gateway returns the initial list's memory to the OS there).
 	AfterSync func()
-	policy    toolscache.SharedIndexInformer // the one SubscriptionPolicy, by name
-	tenants   toolscache.SharedIndexInformer // TenantUsage, as *TenantRecord
-	poke      chan struct{}
-	lastErr   string // the update error logged last: a repeat is logged at debug level
+	// AfterBurst, when set, runs once a burst of at least BurstUpdates
+	// updates that bind nothing new (status writes: a snapshot run rewrites
+	// every tenant's) has been followed by BurstQuiet without one.
+	// cmd/gateway returns the burst's garbage to the OS there: each update
+	// was a whole decoded object, kept only as a small record. Defaults:
+	// 1,000 updates, 10 s.
+	AfterBurst   func()
+	BurstUpdates int
+	BurstQuiet   time.Duration
+	updates      atomic.Int64                   // updates since the last quiet period
+	updated      chan struct{}                  // a token per update (buffer 1)
+	policy       toolscache.SharedIndexInformer // the one SubscriptionPolicy, by name
+	tenants      toolscache.SharedIndexInformer // TenantUsage, as *TenantRecord
+	poke         chan struct{}
+	lastErr      string // the update error logged last: a repeat is logged at debug level
 }
 
 // Scheme has the types the gateway watches.
@@ -89,7 +102,7 @@ func NewWatcher(cfg *rest.Config, g *Gateway, namespace, policyName string) (*Wa
 		return nil, err
 	}
 	return &Watcher{Gateway: g, Namespace: namespace, Policy: policyName, policy: pol, tenants: tenants,
-		poke: make(chan struct{}, 1)}, nil
+		poke: make(chan struct{}, 1), updated: make(chan struct{}, 1)}, nil
 }
 
 // restClient is a client of this project's API group (JSON: CRDs have no
@@ -142,6 +155,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 		UpdateFunc: func(old, cur any) {
 			if bindingChanged(old, cur) {
 				w.signal()
+				return
+			}
+			w.updates.Add(1)
+			select {
+			case w.updated <- struct{}{}:
+			default:
 			}
 		},
 	}); err != nil {
@@ -161,6 +180,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if w.AfterSync != nil {
 		w.AfterSync()
 	}
+	if w.AfterBurst != nil {
+		go w.afterBursts(ctx)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -169,6 +191,46 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.rebuild(ctx)
 		}
 	}
+}
+
+// afterBursts calls AfterBurst after each burst of updates (see there). It
+// keeps time with the real clock: it paces housekeeping, not decisions.
+func (w *Watcher) afterBursts(ctx context.Context) {
+	burst, quiet := int64(positiveOr(w.BurstUpdates, 1000)), w.BurstQuiet
+	if quiet <= 0 {
+		quiet = 10 * time.Second
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.updated:
+		}
+		t := time.NewTimer(quiet)
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-w.updated:
+				t.Reset(quiet)
+			case <-t.C:
+				break wait
+			}
+		}
+		if w.updates.Swap(0) >= burst {
+			w.AfterBurst()
+		}
+	}
+}
+
+// positiveOr is v, or def when v is not positive.
+func positiveOr(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // bindingChanged reports whether an update changes what the table binds:

@@ -87,6 +87,8 @@ func TestLiveUpdates(t *testing.T) {
 	defer proxy.Close()
 	w, err := gateway.NewWatcher(kube.Config, gw, ns, "default")
 	must(t, err)
+	var bursts atomic.Int32
+	w.AfterBurst, w.BurstUpdates, w.BurstQuiet = func() { bursts.Add(1) }, 3, 300*time.Millisecond
 	go func() {
 		if err := w.Run(ctx); err != nil {
 			t.Errorf("watcher: %v", err)
@@ -219,6 +221,26 @@ func TestLiveUpdates(t *testing.T) {
 	waitFor(t, 10*time.Second, "tier change back enforced", func() bool { return call(starter, analytics) == 200 })
 	if got := metricValue(metrics.Generation); got < 21 {
 		t.Errorf("gateway_rule_table_generation = %v", got)
+	}
+
+	// A burst of status writes (as a snapshot run makes) is followed, once
+	// quiet, by one AfterBurst; fewer updates than BurstUpdates by none.
+	time.Sleep(500 * time.Millisecond) // earlier updates' quiet period is over
+	statusBurst := func(writes int) {
+		t.Helper()
+		for i := range writes {
+			must(t, c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "panaderia-san-pablo"}, &tu))
+			tu.Status.Metrics[0].Current = int64(5000 + i)
+			must(t, c.Status().Update(ctx, &tu))
+		}
+	}
+	b0 := bursts.Load()
+	statusBurst(4)
+	waitFor(t, 5*time.Second, "AfterBurst after four status writes", func() bool { return bursts.Load() == b0+1 })
+	statusBurst(2)
+	time.Sleep(time.Second)
+	if got := bursts.Load(); got != b0+1 {
+		t.Errorf("AfterBurst ran %d times after a burst of 4 and one of 2 updates, want once", got-b0)
 	}
 
 	// Deleting the policy keeps the last good table.
