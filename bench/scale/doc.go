@@ -19,8 +19,8 @@ limitations under the License.
 // envtest, 60 days of history and today's counters in a real Redis (or the
 // harness's three-master Redis Cluster), bin/manager and bin/gateway as
 // processes, one snapshot run, and the figures: run time, run start -> every
-// status fresh, status writes vs changed statuses, both programs' RSS (and the
-// manager's Go heap), how many forecasts used the run's batched history
+// status fresh, status writes vs changed statuses, both programs' RSS (after
+// the run and their peak from the run on, with their Go heap), how many forecasts used the run's batched history
 // reads, Redis bytes per history key, API server requests by verb, and the
 // forecast API's latency at a fixed rate (FORECAST_RATE, default 1000 req/s,
 // for FORECAST_SECONDS, default 10, uniform over the tenants, with a
@@ -37,7 +37,10 @@ limitations under the License.
 // adds flags (e.g. "--max-concurrent-reconciles=16 --kube-api-qps=400"), and
 // MANAGER_ENV and GATEWAY_ENV add environment variables (e.g.
 // "GOMEMLIMIT=144MiB", what a pod with a 192 Mi limit sets itself).
+// RUN_LEAD_SECONDS (default 40) is the least time between setting the run's
+// schedule and the run, for the reconciles the change causes to settle.
 // PROFILE_DIR=dir saves CPU profiles of the API server and the manager taken
 // while the statuses are written (PROFILE_SECONDS, default 15) and the
-// manager's heap after the run: go tool pprof -top dir/apiserver.cpu.pprof.
+// manager's and the gateway's heaps after the run:
+// go tool pprof -top dir/apiserver.cpu.pprof.
 package scale

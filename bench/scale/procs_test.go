@@ -117,7 +117,21 @@ func (p *process) tail() string {
 }
 
 // rssMB is the process's resident set (VmRSS) in MB.
-func (p *process) rssMB(b *testing.B) float64 {
+func (p *process) rssMB(b *testing.B) float64 { return p.statusMB(b, "VmRSS") }
+
+// peakMB is the process's largest resident set (VmHWM) since it started or
+// since resetPeak, in MB.
+func (p *process) peakMB(b *testing.B) float64 { return p.statusMB(b, "VmHWM") }
+
+// resetPeak starts a new VmHWM reading (Linux: "5" to clear_refs).
+func (p *process) resetPeak(b *testing.B) {
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.cmd.Process.Pid), []byte("5"), 0); err != nil {
+		b.Fatalf("%s: resetting the peak RSS: %v", p.name, err)
+	}
+}
+
+// statusMB reads a "<field>: N kB" line of /proc/<pid>/status, in MB.
+func (p *process) statusMB(b *testing.B, field string) float64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		b.Fatalf("%s: %v\n%s", p.name, err, p.tail())
@@ -125,7 +139,7 @@ func (p *process) rssMB(b *testing.B) float64 {
 	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
 			if err != nil {
 				b.Fatal(err)
@@ -133,7 +147,7 @@ func (p *process) rssMB(b *testing.B) float64 {
 			return kb / 1024
 		}
 	}
-	b.Fatalf("%s: no VmRSS", p.name)
+	b.Fatalf("%s: no %s", p.name, field)
 	return 0
 }
 
