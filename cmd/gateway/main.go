@@ -42,7 +42,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -342,16 +341,9 @@ func newSecretReader(cfg *rest.Config, namespace string) (gateway.SecretReader, 
 	if err := corev1.AddToScheme(s); err != nil {
 		return nil, err
 	}
-	rc := rest.CopyConfig(cfg)
-	rc.GroupVersion = &corev1.SchemeGroupVersion
-	rc.APIPath = "/api"
-	rc.NegotiatedSerializer = serializer.NewCodecFactory(s).WithoutConversion()
-	if rc.UserAgent == "" {
-		rc.UserAgent = rest.DefaultKubernetesUserAgent()
-	}
-	c, err := rest.RESTClientFor(rc)
+	c, err := gateway.NewRESTClient(cfg, corev1.SchemeGroupVersion, "/api", s)
 	if err != nil {
-		return nil, fmt.Errorf("creating the Secret client: %w", err)
+		return nil, err
 	}
 	return func(ctx context.Context, name, key string) ([]byte, error) {
 		var sec corev1.Secret

@@ -25,6 +25,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -108,16 +109,23 @@ func NewWatcher(cfg *rest.Config, g *Gateway, namespace, policyName string) (*Wa
 // restClient is a client of this project's API group (JSON: CRDs have no
 // protobuf).
 func restClient(cfg *rest.Config) (*rest.RESTClient, error) {
+	return NewRESTClient(cfg, subv1.GroupVersion, "/apis", Scheme())
+}
+
+// NewRESTClient is a client of one API group version whose types s holds,
+// for the gateway's reads (it has no controller-runtime client). apiPath is
+// "/api" for the core group, "/apis" for the others.
+func NewRESTClient(cfg *rest.Config, gv schema.GroupVersion, apiPath string, s *runtime.Scheme) (*rest.RESTClient, error) {
 	rc := rest.CopyConfig(cfg)
-	rc.GroupVersion = &subv1.GroupVersion
-	rc.APIPath = "/apis"
-	rc.NegotiatedSerializer = serializer.NewCodecFactory(Scheme()).WithoutConversion()
+	rc.GroupVersion = &gv
+	rc.APIPath = apiPath
+	rc.NegotiatedSerializer = serializer.NewCodecFactory(s).WithoutConversion()
 	if rc.UserAgent == "" {
 		rc.UserAgent = rest.DefaultKubernetesUserAgent()
 	}
 	rcl, err := rest.RESTClientFor(rc)
 	if err != nil {
-		return nil, fmt.Errorf("creating the %s client: %w", subv1.GroupVersion, err)
+		return nil, fmt.Errorf("creating the %s client: %w", gv, err)
 	}
 	return rcl, nil
 }
