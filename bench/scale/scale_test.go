@@ -305,7 +305,7 @@ func BenchmarkScale(b *testing.B) {
 	mgr.resetPeak(b) // from here the peaks are the run's
 	gw.resetPeak(b)
 	var run *subv1.SnapshotRun
-	waitFor(b, mgr, 3*time.Minute, 100*time.Millisecond, "the snapshot run", func() bool {
+	waitFor(b, mgr, time.Until(runAt)+3*time.Minute, 100*time.Millisecond, "the snapshot run", func() bool {
 		if err := kube.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "default"}, &pol); err != nil {
 			return false
 		}
