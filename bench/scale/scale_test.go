@@ -180,11 +180,11 @@ func BenchmarkScale(b *testing.B) {
 	if err := createObjects(ctx, fc, n, yesterdayS, now.Add(-12*time.Hour)); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("%d TenantUsage objects with statuses created in %v", n, time.Since(began).Round(time.Second))
+	progress("%d TenantUsage objects with statuses created in %v", n, time.Since(began).Round(time.Second))
 	if err := seedRedis(ctx, rdb, n, today); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("Redis history and counters seeded; fixture ready after %v", time.Since(began).Round(time.Second))
+	progress("Redis history and counters seeded; fixture ready after %v", time.Since(began).Round(time.Second))
 
 	cs, err := kubernetes.NewForConfig(kube.Config)
 	if err != nil {
@@ -252,6 +252,7 @@ func BenchmarkScale(b *testing.B) {
 		return httpOK("http://"+gwOps+"/readyz") && strings.Contains(gw.out.String(), fmt.Sprintf(`"tenants":%d`, n))
 	})
 	gwSync := time.Since(gwStart)
+	progress("gateway synced every tenant in %v, RSS %.1f MB", gwSync.Round(100*time.Millisecond), gw.rssMB(b))
 	time.Sleep(3 * time.Second)
 	gwRSSIdle := gw.rssMB(b)
 
@@ -275,6 +276,7 @@ func BenchmarkScale(b *testing.B) {
 		return waitSettled(b, p, ctx, "http://"+mgrMetrics+"/metrics", watch, minReconciles)
 	}
 	firstPass := settled(mgr, n).Sub(mgrStart)
+	progress("manager first pass settled after %v", firstPass.Round(100*time.Millisecond))
 	afterStart, cpuAfterStart := apiMetrics(), cpuTimes()
 	mgrRSSIdle := mgr.rssMB(b)
 
@@ -297,6 +299,7 @@ func BenchmarkScale(b *testing.B) {
 	}
 	runAt := time.Now().In(zone).Add(time.Duration(envInt(b, "RUN_LEAD_SECONDS", 40)) * time.Second).Truncate(time.Minute).Add(time.Minute)
 	setSchedule(fmt.Sprintf("%d %d * * *", runAt.Minute(), runAt.Hour()))
+	progress("run scheduled for %s", runAt.Format(time.TimeOnly))
 	settled(mgr, 0)
 	if time.Now().After(runAt) {
 		b.Logf("the schedule change's reconciles settled after the run began (%v): raise RUN_LEAD_SECONDS", runAt.Format(time.TimeOnly))
@@ -316,6 +319,7 @@ func BenchmarkScale(b *testing.B) {
 		return false
 	})
 	runStart := run.Time.Add(-time.Duration(run.DurationMillis) * time.Millisecond)
+	progress("snapshot run took %v", time.Duration(run.DurationMillis)*time.Millisecond)
 	var profiles sync.WaitGroup
 	if profDir != "" {
 		secs := strconv.Itoa(envInt(b, "PROFILE_SECONDS", 15))
@@ -341,6 +345,7 @@ func BenchmarkScale(b *testing.B) {
 		return fresh == n
 	})
 	_, _, allAt, _ := watch.state()
+	progress("every status fresh %v after the run began", allAt.Sub(runStart).Round(100*time.Millisecond))
 	settled(mgr, 0)
 	_, changed, _, _ := watch.state()
 	afterRun, cpuAfterRun := apiMetrics(), cpuTimes()
@@ -444,6 +449,12 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(mgrRSS, "manager-MB")
 	b.ReportMetric(ms(load.pct(99)), "forecast-p99-ms")
 	b.ReportMetric(histB, "history-B/key")
+}
+
+// progress prints a step at once (b.Logf shows only at the end): a long run
+// that fails still says how far it got.
+func progress(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "%s bench-scale: %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, a...))
 }
 
 // statusWrites counts TenantUsage status writes (PATCH and PUT) the API server served.
