@@ -41,6 +41,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 	"github.com/bakery-ia/subscription-operator/internal/snapshot"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
@@ -532,7 +533,7 @@ func benchSnapshotRedis(b *testing.B, backend string, n int) {
 		url = cluster.URL
 	}
 	newClient := func() redis.UniversalClient {
-		rdb, err := usage.NewRedisClient(url)
+		rdb, err := redisurl.NewClient(url)
 		if err != nil {
 			b.Fatal(err)
 		}

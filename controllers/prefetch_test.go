@@ -30,8 +30,8 @@ import (
 	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
+	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
-	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
 
 func prefetchCount(result string) float64 {
@@ -185,7 +185,7 @@ var _ = Describe("History read ahead after a run (Prefetch)", func() {
 		srv, err := testenv.StartRedis()
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(srv.Close)
-		own, err := usage.NewRedisClient(srv.URL)
+		own, err := redisurl.NewClient(srv.URL)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(own.Close)
 		ownStore := history.New(own)

@@ -42,6 +42,7 @@ import (
 	"github.com/bakery-ia/subscription-operator/controllers"
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	opkube "github.com/bakery-ia/subscription-operator/internal/kube"
+	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
 	"github.com/bakery-ia/subscription-operator/internal/testenv/suite"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
@@ -71,7 +72,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	pgsrv, err = testenv.StartPostgres()
 	Expect(err).NotTo(HaveOccurred())
-	rdb, err = usage.NewRedisClient(rsrv.URL)
+	rdb, err = redisurl.NewClient(rsrv.URL)
 	Expect(err).NotTo(HaveOccurred())
 	pool, err = usage.NewPostgresPool(context.Background(), pgsrv.DSN)
 	Expect(err).NotTo(HaveOccurred())

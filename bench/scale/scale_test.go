@@ -42,8 +42,8 @@ import (
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
+	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
-	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
 
 // freshness watches every TenantUsage from the benchmark's own informer,
@@ -153,7 +153,7 @@ func BenchmarkScale(b *testing.B) {
 		b.Cleanup(r.Close)
 		redisURL = r.URL
 	}
-	rdb, err := usage.NewRedisClient(redisURL)
+	rdb, err := redisurl.NewClient(redisURL)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -51,7 +51,7 @@ import (
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/memlimit"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
-	"github.com/bakery-ia/subscription-operator/internal/usage"
+	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 )
 
 type flags struct {
@@ -306,7 +306,7 @@ func newRedis(rawURL string, log *slog.Logger) (redis.Cmdable, func(), error) {
 	// counted, never retried at the expense of requests. Any REDIS_URL kind
 	// the manager takes (Sentinel, Cluster) works here too.
 	const t = 500 * time.Millisecond
-	c, err := usage.NewRedisClientTuned(rawURL, usage.ClientTuning{DialTimeout: t, ReadTimeout: t, WriteTimeout: t, PoolTimeout: t,
+	c, err := redisurl.NewClientTuned(rawURL, redisurl.Tuning{DialTimeout: t, ReadTimeout: t, WriteTimeout: t, PoolTimeout: t,
 		MaxRetries: -1, PoolSize: 4})
 	if err != nil {
 		return nil, nil, fmt.Errorf("--redis-url: %w", err)

@@ -41,6 +41,7 @@ import (
 	"github.com/bakery-ia/subscription-operator/internal/gatewaydeploy"
 	"github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/memlimit"
+	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
 
@@ -111,7 +112,7 @@ func run(ctx context.Context, o options) error {
 	if o.redisURL == "" {
 		return fmt.Errorf("--redis-url (or REDIS_URL) is required: usage history lives in Redis")
 	}
-	rdb, err := usage.NewRedisClient(o.redisURL)
+	rdb, err := redisurl.NewClient(o.redisURL)
 	if err != nil {
 		return fmt.Errorf("--redis-url: %w", err)
 	}

@@ -42,6 +42,7 @@ import (
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/kube"
 	"github.com/bakery-ia/subscription-operator/internal/policy"
+	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 	"github.com/bakery-ia/subscription-operator/internal/snapshot"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
@@ -98,7 +99,7 @@ func run(ctx context.Context, o options, out io.Writer) int {
 	if err != nil {
 		return fatal(out, "creating client: %v", err)
 	}
-	rdb, err := usage.NewRedisClient(o.redisURL)
+	rdb, err := redisurl.NewClient(o.redisURL)
 	if err != nil {
 		return fatal(out, "--redis-url: %v", err)
 	}

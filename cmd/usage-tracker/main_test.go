@@ -29,8 +29,8 @@ import (
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
-	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
 
 // TestExitCodes runs the tracker in-process against a real API server, Redis
@@ -119,7 +119,7 @@ func TestExitCodes(t *testing.T) {
 	}
 
 	// The successful run stored the values under the requested date.
-	rdb, err := usage.NewRedisClient(rsrv.URL)
+	rdb, err := redisurl.NewClient(rsrv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

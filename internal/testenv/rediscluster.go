@@ -36,7 +36,7 @@ type RedisCluster struct {
 	// change on a failover; Masters tells the current ones.
 	Addrs []string
 	// URL is redis+cluster://<node 1>?addr=<node 2>&addr=..., the REDIS_URL
-	// form that usage.NewRedisClient turns into a cluster client. It names
+	// form that redisurl.NewClient turns into a cluster client. It names
 	// every node, so a client can start while any one of them is down.
 	URL string
 	// NodeTimeout is the nodes' cluster-node-timeout: how long a master must

@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
 )
 
@@ -120,7 +121,7 @@ func testCtx(t *testing.T) context.Context {
 
 func redisClient(t *testing.T, r *testenv.Redis) redis.UniversalClient {
 	t.Helper()
-	rdb, err := NewRedisClient(r.URL + "?max_retries=-1")
+	rdb, err := redisurl.NewClient(r.URL + "?max_retries=-1")
 	if err != nil {
 		t.Fatal(err)
 	}

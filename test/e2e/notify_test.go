@@ -40,8 +40,8 @@ import (
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/notify"
+	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
-	"github.com/bakery-ia/subscription-operator/internal/usage"
 	"github.com/bakery-ia/subscription-operator/test/scenario"
 )
 
@@ -96,7 +96,7 @@ var _ = Describe("webhook notifications across a manager crash", func() {
 		DeferCleanup(recv.Close)
 
 		By("one tenant at 80 % of its users limit, a policy with one sink")
-		rc, err := usage.NewRedisClient(rdb.URL)
+		rc, err := redisurl.NewClient(rdb.URL)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(rc.Close)
 		store := history.New(rc)

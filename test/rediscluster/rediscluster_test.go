@@ -33,6 +33,7 @@ import (
 
 	"github.com/bakery-ia/subscription-operator/internal/gateway"
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 	"github.com/bakery-ia/subscription-operator/internal/snapshot"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
@@ -68,14 +69,14 @@ func testCtx(t *testing.T) context.Context {
 
 // clusterClient is what the operator builds from REDIS_URL.
 func clusterClient(t *testing.T) *redis.ClusterClient {
-	rdb, err := usage.NewRedisClient(cluster.URL)
+	rdb, err := redisurl.NewClient(cluster.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
 	cc, ok := rdb.(*redis.ClusterClient)
 	if !ok {
-		t.Fatalf("NewRedisClient(%q) = %T, want a cluster client", cluster.URL, rdb)
+		t.Fatalf("redisurl.NewClient(%q) = %T, want a cluster client", cluster.URL, rdb)
 	}
 	return cc
 }
@@ -365,7 +366,7 @@ func TestRunGivesUpWhenNoReplicaTakesOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	rdb, err := usage.NewRedisClient(c.URL)
+	rdb, err := redisurl.NewClient(c.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +407,7 @@ func TestRunGivesUpWhenNoReplicaTakesOver(t *testing.T) {
 func TestCounterFailover(t *testing.T) {
 	ctx := testCtx(t)
 	const to = 500 * time.Millisecond
-	rdb, err := usage.NewRedisClientTuned(cluster.URL, usage.ClientTuning{DialTimeout: to, ReadTimeout: to, WriteTimeout: to,
+	rdb, err := redisurl.NewClientTuned(cluster.URL, redisurl.Tuning{DialTimeout: to, ReadTimeout: to, WriteTimeout: to,
 		PoolTimeout: to, MaxRetries: -1, PoolSize: 4})
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,7 @@ import (
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 	"github.com/bakery-ia/subscription-operator/internal/usage"
 )
 
@@ -363,7 +364,7 @@ func (d *Data) TenantUsagesYAML() ([]byte, error) {
 
 // Seed writes everything but the Kubernetes objects: history, counters and the catalogue.
 func (d *Data) Seed(ctx context.Context, redisURL, dsn string) error {
-	rdb, err := usage.NewRedisClient(redisURL)
+	rdb, err := redisurl.NewClient(redisURL)
 	if err != nil {
 		return err
 	}
