@@ -28,17 +28,23 @@ import (
 )
 
 // TenantRecord is what a gateway keeps of one TenantUsage: every pod holds
-// every tenant of its namespace, so it keeps what it decides on (the
-// policy.Binding: name, tenant id, tier, policy, suspend, limit overrides) and
-// a compact copy of the forecast, which only the tenant's own entitlements
-// endpoint and usage page show. Nothing else of the object survives the
-// informer's transform (CompactTenantUsage): no labels, annotations,
-// managedFields, conditions, summary or growth rates.
+// every tenant of its namespace, so its informer keeps what the gateway
+// decides on (the policy.Binding: name, tenant id, tier, policy, suspend,
+// limit overrides, resourceVersion) and nothing else: no status, labels,
+// annotations or managedFields (CompactTenantBinding). The forecast, which
+// only the tenant's own entitlements endpoint and usage page show, is read
+// when the tenant asks (forecastReader) into a record with a compact copy of
+// the status (NewTenantRecord).
 //
 // A record is never modified once made: a change of the object makes a new
 // record, so readers need no lock.
 type TenantRecord struct {
 	policy.Binding
+	status *recordStatus // nil: the binding alone
+}
+
+// recordStatus is the part of the status the gateway shows.
+type recordStatus struct {
 	// forecastedAt is the status's (the decoded object's own small
 	// allocation, shared: the rest of the object is not kept).
 	forecastedAt *metav1.Time
@@ -65,10 +71,21 @@ type metricMeta struct {
 	status              subv1.UsageStatus
 }
 
-// CompactTenantUsage is the gateway's informer transform for TenantUsage: it
-// turns each object into a *TenantRecord as it arrives, so the decoded object
-// is garbage at once. A record (already transformed) and anything that is not
-// a TenantUsage pass unchanged, as client-go asks of a transform.
+// CompactTenantBinding is the gateway's informer transform for TenantUsage:
+// it turns each object into a *TenantRecord of its binding alone as it
+// arrives, so the decoded object is garbage at once. A record (already
+// transformed) and anything that is not a TenantUsage pass unchanged, as
+// client-go asks of a transform.
+func CompactTenantBinding(in any) (any, error) {
+	tu, ok := in.(*subv1.TenantUsage)
+	if !ok {
+		return in, nil
+	}
+	return &TenantRecord{Binding: compactBinding(tu)}, nil
+}
+
+// CompactTenantUsage is CompactTenantBinding with the status kept
+// (NewTenantRecord).
 func CompactTenantUsage(in any) (any, error) {
 	tu, ok := in.(*subv1.TenantUsage)
 	if !ok {
@@ -77,22 +94,30 @@ func CompactTenantUsage(in any) (any, error) {
 	return NewTenantRecord(tu), nil
 }
 
-// NewTenantRecord makes the record of tu; it shares none of tu's memory but
-// the forecastedAt timestamp, the limit overrides and the name.
-func NewTenantRecord(tu *subv1.TenantUsage) *TenantRecord {
+// compactBinding is tu's binding with the strings many tenants share
+// interned; it shares the name, tenant id, resourceVersion and the limit
+// overrides with tu.
+func compactBinding(tu *subv1.TenantUsage) policy.Binding {
 	b := policy.BindingOf(tu)
 	b.Namespace, b.Policy, b.Tier = intern(b.Namespace), intern(b.Policy), intern(b.Tier)
 	if b.TenantID == b.Name {
 		b.TenantID = b.Name // usually the same text: keep one copy
 	}
-	r := &TenantRecord{Binding: b, forecastedAt: tu.Status.ForecastedAt, lastSnapshot: intern(tu.Status.LastSnapshotDate)}
+	return b
+}
+
+// NewTenantRecord makes the record of tu with its status; it shares none of
+// tu's memory but the forecastedAt timestamp, the limit overrides and the
+// name.
+func NewTenantRecord(tu *subv1.TenantUsage) *TenantRecord {
+	st := &recordStatus{forecastedAt: tu.Status.ForecastedAt, lastSnapshot: intern(tu.Status.LastSnapshotDate)}
 	if n := len(tu.Status.Metrics); n > 0 {
-		r.metrics = make([]metricRecord, n)
+		st.metrics = make([]metricRecord, n)
 		for i := range tu.Status.Metrics {
-			r.metrics[i] = compactMetric(&tu.Status.Metrics[i])
+			st.metrics[i] = compactMetric(&tu.Status.Metrics[i])
 		}
 	}
-	return r
+	return &TenantRecord{Binding: compactBinding(tu), status: st}
 }
 
 func compactMetric(m *subv1.MetricForecast) metricRecord {
@@ -114,12 +139,12 @@ func compactMetric(m *subv1.MetricForecast) metricRecord {
 // Forecast is status.metrics as the object had it, without the growth rates
 // (no answer of the gateway shows them). A new slice on every call.
 func (r *TenantRecord) Forecast() []subv1.MetricForecast {
-	if len(r.metrics) == 0 {
+	if r.status == nil || len(r.status.metrics) == 0 {
 		return nil
 	}
-	out := make([]subv1.MetricForecast, len(r.metrics))
-	for i := range r.metrics {
-		c := &r.metrics[i]
+	out := make([]subv1.MetricForecast, len(r.status.metrics))
+	for i := range r.status.metrics {
+		c := &r.status.metrics[i]
 		meta := c.meta.Value()
 		m := &out[i]
 		m.Metric, m.Label, m.Unit, m.Status, m.Current = meta.metric, meta.label, meta.unit, meta.status, c.current
@@ -139,9 +164,12 @@ func (r *TenantRecord) Forecast() []subv1.MetricForecast {
 }
 
 // Status is the part of the status the usage page shows: forecastedAt,
-// lastSnapshotDate and the forecast.
+// lastSnapshotDate and the forecast; empty for a binding alone.
 func (r *TenantRecord) Status() subv1.TenantUsageStatus {
-	return subv1.TenantUsageStatus{ForecastedAt: r.forecastedAt, LastSnapshotDate: r.lastSnapshot, Metrics: r.Forecast()}
+	if r.status == nil {
+		return subv1.TenantUsageStatus{}
+	}
+	return subv1.TenantUsageStatus{ForecastedAt: r.status.forecastedAt, LastSnapshotDate: r.status.lastSnapshot, Metrics: r.Forecast()}
 }
 
 // A TenantRecord is what the informer stores: a runtime.Object whose

@@ -148,6 +148,34 @@ func TestCompactTenantUsage(t *testing.T) {
 	}
 }
 
+// The informer's transform keeps the binding and nothing of the status: a
+// gateway pod holds every tenant, and the forecast is read when asked for.
+func TestCompactTenantBinding(t *testing.T) {
+	tu := fullTenant("horno", "professional")
+	before := tu.DeepCopy()
+	got, err := gateway.CompactTenantBinding(tu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, ok := got.(*gateway.TenantRecord)
+	if !ok {
+		t.Fatalf("transform gave %T", got)
+	}
+	if want := policy.BindingOf(before); !reflect.DeepEqual(rec.Binding, want) {
+		t.Errorf("binding %+v, want %+v", rec.Binding, want)
+	}
+	if st := rec.Status(); !reflect.DeepEqual(st, subv1.TenantUsageStatus{}) || rec.Forecast() != nil {
+		t.Errorf("the binding record kept a status: %+v", st)
+	}
+	if again, _ := gateway.CompactTenantBinding(rec); again != any(rec) {
+		t.Error("a record was transformed again")
+	}
+	tomb := toolscache.DeletedFinalStateUnknown{Key: "bakeries/horno", Obj: before}
+	if got, err := gateway.CompactTenantBinding(tomb); err != nil || !reflect.DeepEqual(got, tomb) {
+		t.Errorf("tombstone: %v, %v; want it unchanged", got, err)
+	}
+}
+
 func TestCompactTenantUsageOtherObjects(t *testing.T) {
 	tomb := toolscache.DeletedFinalStateUnknown{Key: "bakeries/horno", Obj: fullTenant("horno", "starter")}
 	if got, err := gateway.CompactTenantUsage(tomb); err != nil || !reflect.DeepEqual(got, tomb) {

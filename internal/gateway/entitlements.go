@@ -17,6 +17,7 @@ limitations under the License.
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"hash/fnv"
 	"net/http"
@@ -93,7 +94,7 @@ func (g *Gateway) serveWellKnown(w http.ResponseWriter, r *http.Request, decoded
 		g.writeDenied(w, r, &Decision{Outcome: Unauthenticated, st: st, authErr: err}, modeFull)
 		return
 	}
-	v := g.selfView(st, tenant, r.Header.Get("Accept-Language"))
+	v := g.selfView(r.Context(), st, tenant, r.Header.Get("Accept-Language"))
 	if feature != "" {
 		v = v.Only(feature)
 	}
@@ -125,7 +126,7 @@ func (g *Gateway) serveWellKnown(w http.ResponseWriter, r *http.Request, decoded
 // selfView is the tenant's view from the rule table in force: the tier and
 // limits the gateway enforces, and today's api_calls as this replica counts
 // them (what Decide admits against).
-func (g *Gateway) selfView(st *state, tenant, accept string) entitlement.View {
+func (g *Gateway) selfView(ctx context.Context, st *state, tenant, accept string) entitlement.View {
 	tn, known := st.table.Tenant(tenant)
 	in := entitlement.Input{
 		Spec: st.table.Spec, Tenant: entitlement.Tenant{ID: tenant, Tier: st.r.lowest.Tier},
@@ -133,7 +134,7 @@ func (g *Gateway) selfView(st *state, tenant, accept string) entitlement.View {
 	}
 	if known {
 		in.Tenant = entitlement.Tenant{ID: tenant, Tier: tn.DeclaredTier, SnapshotsSuspended: tn.Suspended, Overrides: tn.Overrides}
-		if rec := st.record(tn); rec != nil {
+		if rec := st.record(ctx, tn); rec != nil {
 			in.Status = rec.Forecast()
 		}
 	}

@@ -45,6 +45,7 @@ type Metrics struct {
 	Swaps          prometheus.Counter
 	Dropped        prometheus.Counter
 	ReloadFailures prometheus.Counter
+	ForecastReads  *prometheus.CounterVec
 
 	// Pre-resolved children, indexed by Outcome label, so the request path does
 	// no label hashing.
@@ -88,6 +89,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "gateway_rule_table_reload_failures_total",
 			Help: "Policy changes that did not compile; the previous rule table stays in force.",
 		}),
+		ForecastReads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_forecast_reads_total",
+			Help: "Forecasts a tenant's entitlements or usage page asked for, by result: cached (the kept read is current), read (from the API server), failed or limited (answered without the forecast).",
+		}, []string{"result"}),
 		requests: map[string]prometheus.Counter{},
 		duration: map[string]prometheus.Observer{},
 	}
@@ -96,7 +101,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.duration[l] = m.Duration.WithLabelValues(l)
 	}
 	if reg != nil {
-		reg.MustRegister(m.Requests, m.Upgrade, m.Duration, m.Generation, m.LastReload, m.Swaps, m.Dropped, m.ReloadFailures)
+		reg.MustRegister(m.Requests, m.Upgrade, m.Duration, m.Generation, m.LastReload, m.Swaps, m.Dropped, m.ReloadFailures, m.ForecastReads)
 	}
 	return m
 }

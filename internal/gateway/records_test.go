@@ -17,6 +17,7 @@ limitations under the License.
 package gateway
 
 import (
+	"context"
 	"testing"
 
 	toolscache "k8s.io/client-go/tools/cache"
@@ -49,12 +50,12 @@ func TestStoreRecordsOnlyTheTenantsOwn(t *testing.T) {
 		bs = append(bs, &rec.Binding)
 	}
 	table := rules.BindAll(bs)
-	records := storeRecords(store, pol.Namespace)
+	records := storeRecords(store, pol.Namespace, nil)
 	tn, ok := table.Tenant(tenants[0].Spec.TenantID)
 	if !ok {
 		t.Fatalf("tenant %s not bound", tenants[0].Spec.TenantID)
 	}
-	if rec := records(table, tn); rec == nil || rec.TenantID != tn.ID {
+	if rec := records(context.Background(), table, tn); rec == nil || rec.TenantID != tn.ID {
 		t.Fatalf("the tenant's own record: %+v", rec)
 	}
 	for name, edit := range map[string]func(*subv1.TenantUsage){
@@ -68,7 +69,7 @@ func TestStoreRecordsOnlyTheTenantsOwn(t *testing.T) {
 			if err := store.Update(NewTenantRecord(tu)); err != nil {
 				t.Fatal(err)
 			}
-			if rec := records(table, tn); rec != nil {
+			if rec := records(context.Background(), table, tn); rec != nil {
 				t.Errorf("got a record that is not the tenant's binding: %+v", rec.Binding)
 			}
 		})
@@ -76,7 +77,7 @@ func TestStoreRecordsOnlyTheTenantsOwn(t *testing.T) {
 	if err := store.Delete(NewTenantRecord(&tenants[0])); err != nil {
 		t.Fatal(err)
 	}
-	if rec := records(table, tn); rec != nil {
+	if rec := records(context.Background(), table, tn); rec != nil {
 		t.Errorf("deleted object: got %+v", rec.Binding)
 	}
 }

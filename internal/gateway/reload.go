@@ -41,22 +41,23 @@ type state struct {
 	keyID    string // what the verifier was built from
 	upstream *url.URL
 	swapped  time.Time
-	// records finds a bound tenant's record (its forecast), for the
-	// tenant's entitlements and usage page: the informer's store, so a
-	// status write shows there without a new table.
+	// records finds a bound tenant's record with its forecast, for the
+	// tenant's entitlements and usage page: the informer's store and the
+	// forecast reader, so a status write shows there without a new table.
 	records recordSource
 }
 
 // recordSource finds the record of the TenantUsage bound to tn in t, or nil.
-// It never returns another tenant's record.
-type recordSource func(t *policy.Table, tn *policy.Tenant) *TenantRecord
+// It never returns another tenant's record. ctx is the request's: a record
+// whose status takes longer to read than the request may wait comes without it.
+type recordSource func(ctx context.Context, t *policy.Table, tn *policy.Tenant) *TenantRecord
 
 // record is the record of tn in the table in force, or nil.
-func (st *state) record(tn *policy.Tenant) *TenantRecord {
+func (st *state) record(ctx context.Context, tn *policy.Tenant) *TenantRecord {
 	if st.records == nil {
 		return nil
 	}
-	return st.records(st.table, tn)
+	return st.records(ctx, st.table, tn)
 }
 
 // rendered is derived from policy.Rules only; TenantUsage changes reuse it.
@@ -95,7 +96,7 @@ func boundRecords(t *policy.Table, recs []*TenantRecord) recordSource {
 			}
 		}
 	}
-	return func(_ *policy.Table, tn *policy.Tenant) *TenantRecord { return m[tn.ID] }
+	return func(_ context.Context, _ *policy.Table, tn *policy.Tenant) *TenantRecord { return m[tn.ID] }
 }
 
 // update binds bs to pol's rules and swaps the table in; source gives the

@@ -128,7 +128,7 @@ func (g *Gateway) serveUsagePage(w http.ResponseWriter, r *http.Request, rest st
 	tu := &subv1.TenantUsage{Spec: subv1.TenantUsageSpec{TenantID: tenant, Tier: st.r.lowest.Tier}}
 	if tn, ok := st.table.Tenant(tenant); ok {
 		tu.Spec.Tier, tu.Spec.Suspend = tn.DeclaredTier, tn.Suspended
-		if rec := st.record(tn); rec != nil {
+		if rec := st.record(r.Context(), tn); rec != nil {
 			tu.Status = rec.Status()
 		}
 	}

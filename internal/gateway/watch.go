@@ -41,8 +41,9 @@ import (
 // all the RBAC it needs). A policy change, a new or deleted TenantUsage, or one
 // whose binding changed (tier, suspend, overrides, policy) rebuilds the table
 // from the informer's records and swaps it in: level-triggered, so a burst of
-// events costs one rebuild. A status write rebuilds nothing: the tenant's
-// entitlements and usage page read the forecast from the records themselves.
+// events costs one rebuild. A status write rebuilds nothing: the informer
+// keeps bindings only, and the tenant's entitlements and usage page read the
+// forecast when the tenant asks (forecastReader).
 //
 // The gateway uses client-go directly, not controller-runtime: it needs two
 // informers and nothing of a manager, and controller-runtime's client links
@@ -65,12 +66,19 @@ type Watcher struct {
 	AfterBurst   func()
 	BurstUpdates int
 	BurstQuiet   time.Duration
-	updates      atomic.Int64                   // updates since the last quiet period
-	updated      chan struct{}                  // a token per update (buffer 1)
-	policy       toolscache.SharedIndexInformer // the one SubscriptionPolicy, by name
-	tenants      toolscache.SharedIndexInformer // TenantUsage, as *TenantRecord
-	poke         chan struct{}
-	lastErr      string // the update error logged last: a repeat is logged at debug level
+	// ForecastCache is how many tenants' last forecast reads are kept
+	// (DefaultForecastCache); ForecastReads bounds the reads per second
+	// (DefaultForecastReads). Set before Run.
+	ForecastCache int
+	ForecastReads float64
+	getTenant     getTenantUsage
+	forecasts     *forecastReader                // made at the first rebuild
+	updates       atomic.Int64                   // updates since the last quiet period
+	updated       chan struct{}                  // a token per update (buffer 1)
+	policy        toolscache.SharedIndexInformer // the one SubscriptionPolicy, by name
+	tenants       toolscache.SharedIndexInformer // TenantUsage, as *TenantRecord
+	poke          chan struct{}
+	lastErr       string // the update error logged last: a repeat is logged at debug level
 }
 
 // Scheme has the types the gateway watches.
@@ -102,8 +110,13 @@ func NewWatcher(cfg *rest.Config, g *Gateway, namespace, policyName string) (*Wa
 	if err != nil {
 		return nil, err
 	}
+	get := func(ctx context.Context, name string) (*subv1.TenantUsage, error) {
+		var tu subv1.TenantUsage
+		err := rcl.Get().Namespace(namespace).Resource("tenantusages").Name(name).Do(ctx).Into(&tu)
+		return &tu, err
+	}
 	return &Watcher{Gateway: g, Namespace: namespace, Policy: policyName, policy: pol, tenants: tenants,
-		poke: make(chan struct{}, 1), updated: make(chan struct{}, 1)}, nil
+		getTenant: get, poke: make(chan struct{}, 1), updated: make(chan struct{}, 1)}, nil
 }
 
 // restClient is a client of this project's API group (JSON: CRDs have no
@@ -131,8 +144,9 @@ func NewRESTClient(cfg *rest.Config, gv schema.GroupVersion, apiPath string, s *
 }
 
 // newTenantInformer is an informer over the namespace's TenantUsage objects
-// whose store holds *TenantRecord (CompactTenantUsage): every pod holds every
-// tenant, so it holds a few hundred bytes of each instead of the object.
+// whose store holds *TenantRecord bindings (CompactTenantBinding): every pod
+// holds every tenant, so it holds a couple of hundred bytes of each instead
+// of the object.
 // client-go streams the initial list (WatchListClient, on by default) where
 // the API server supports it, so objects arrive and are compacted one at a
 // time instead of all being decoded before the first is transformed. No
@@ -141,7 +155,7 @@ func newTenantInformer(rcl *rest.RESTClient, namespace string) (toolscache.Share
 	lw := toolscache.NewListWatchFromClient(rcl, "tenantusages", namespace, fields.Everything())
 	inf := toolscache.NewSharedIndexInformerWithOptions(lw, &subv1.TenantUsage{},
 		toolscache.SharedIndexInformerOptions{ObjectDescription: "TenantUsage records"})
-	if err := inf.SetTransform(CompactTenantUsage); err != nil {
+	if err := inf.SetTransform(CompactTenantBinding); err != nil {
 		return nil, fmt.Errorf("TenantUsage informer transform: %w", err)
 	}
 	return inf, nil
@@ -241,6 +255,14 @@ func positiveOr(v, def int) int {
 	return def
 }
 
+// positiveOrF is v, or def when v is not positive.
+func positiveOrF(v, def float64) float64 {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
 // bindingChanged reports whether an update changes what the table binds:
 // anything but the status and the resourceVersion.
 func bindingChanged(old, cur any) bool {
@@ -287,7 +309,11 @@ func (w *Watcher) rebuild(ctx context.Context) {
 			bs = append(bs, &rec.Binding)
 		}
 	}
-	source := func(*policy.Table) recordSource { return storeRecords(store, w.Namespace) }
+	if w.forecasts == nil {
+		w.forecasts = newForecastReader(w.getTenant, positiveOr(w.ForecastCache, DefaultForecastCache),
+			positiveOrF(w.ForecastReads, DefaultForecastReads), w.Gateway.metrics, log)
+	}
+	source := func(*policy.Table) recordSource { return storeRecords(store, w.Namespace, w.forecasts) }
 	if err := w.Gateway.update(ctx, pol, bs, source); err != nil {
 		if msg := err.Error(); msg != w.lastErr {
 			w.lastErr = msg
@@ -301,12 +327,13 @@ func (w *Watcher) rebuild(ctx context.Context) {
 	log.Debug("rule table rebuilt", "took", w.Gateway.clock.Since(start))
 }
 
-// storeRecords reads a bound tenant's current record from the informer's
-// store: the latest status, without a rebuild. The object may have changed
-// since the table was bound (a rebuild is then on its way); a record that is
-// no longer the tenant's binding is not returned.
-func storeRecords(store toolscache.Store, namespace string) recordSource {
-	return func(t *policy.Table, tn *policy.Tenant) *TenantRecord {
+// storeRecords reads a bound tenant's current binding from the informer's
+// store and its status through fr (nil: the binding alone): the latest
+// status, without a rebuild. The object may have changed since the table was
+// bound (a rebuild is then on its way); a record that is no longer the
+// tenant's binding is not returned.
+func storeRecords(store toolscache.Store, namespace string, fr *forecastReader) recordSource {
+	return func(ctx context.Context, t *policy.Table, tn *policy.Tenant) *TenantRecord {
 		obj, ok, err := store.GetByKey(namespace + "/" + tn.Object)
 		if err != nil || !ok {
 			return nil
@@ -315,6 +342,9 @@ func storeRecords(store toolscache.Store, namespace string) recordSource {
 		if !ok || rec.TenantID != tn.ID || !t.Binds(&rec.Binding) {
 			return nil
 		}
-		return rec
+		if fr == nil {
+			return rec
+		}
+		return fr.record(ctx, t, tn, rec)
 	}
 }

@@ -204,6 +204,18 @@ func TestLiveUpdates(t *testing.T) {
 		}
 		return false
 	})
+	// The informer keeps the binding only; the forecast was read from the
+	// API server, and asking again for the same version reads nothing.
+	reads := metricValue(metrics.ForecastReads.WithLabelValues("read"))
+	for range 3 {
+		selfView(t, do(t, "GET", proxy.URL+gateway.PathEntitlements, "Authorization", "Bearer "+tokenFor(t, starter)))
+	}
+	if got := metricValue(metrics.ForecastReads.WithLabelValues("read")); got != reads {
+		t.Errorf("three requests for an unchanged status made %v reads, want 0", got-reads)
+	}
+	if got := metricValue(metrics.ForecastReads.WithLabelValues("cached")); got < 3 {
+		t.Errorf("gateway_forecast_reads_total{result=cached} = %v, want at least 3", got)
+	}
 	tu.Annotations, tu.Labels = map[string]string{"note": strings.Repeat("x", 4096)}, map[string]string{"team": "a"}
 	must(t, c.Update(ctx, &tu))
 	if got := call(starter, analytics); got != 200 {
