@@ -67,6 +67,8 @@ type flags struct {
 	pprof                                    bool
 	usagePagePath                            string
 	kubeconfig                               string
+	forecastReads                            float64
+	forecastCache                            int
 }
 
 func main() {
@@ -81,6 +83,8 @@ func main() {
 	flag.BoolVar(&f.failOpen, "fail-open", false, "let requests through until the policy has been read (afterwards spec.gateway.failOpen decides)")
 	flag.DurationVar(&f.proxy.ResponseHeaderTimeout, "upstream-response-timeout", gateway.DefaultResponseHeaderTimeout, "how long to wait for the upstream's response headers, counted from the end of the request body")
 	flag.IntVar(&f.proxy.MaxIdleConnsPerHost, "upstream-idle-conns", gateway.DefaultMaxIdleConnsPerHost, "idle keep-alive connections kept to the upstream")
+	flag.Float64Var(&f.forecastReads, "forecast-reads", gateway.DefaultForecastReads, "forecast reads per second from the API server for the tenants' entitlements and usage pages (bursts of twice that)")
+	flag.IntVar(&f.forecastCache, "forecast-cache", gateway.DefaultForecastCache, "tenants whose last forecast read is kept")
 	flag.Int64Var(&f.proxy.BodyMinRate, "body-min-rate", gateway.DefaultBodyMinRate, "bytes per second a request body must average after --body-grace, or the request gets 408 (negative: no check)")
 	flag.DurationVar(&f.proxy.BodyGrace, "body-grace", gateway.DefaultBodyGrace, "time a request body may take before --body-min-rate applies")
 	flag.DurationVar(&f.server.ReadHeaderTimeout, "read-header-timeout", gateway.DefaultReadHeaderTimeout, "time a client has to send the request line and headers")
@@ -124,8 +128,8 @@ func newLogger(level string) (*slog.Logger, error) {
 }
 
 // defaultGCPercent is the gateway's GOGC unless the environment sets one.
-// The live heap grows with the tenants of the namespace (about 1 KB each, see
-// TenantRecord), and RSS follows the heap goal, live x (1 + GOGC/100): at
+// The live heap grows with the tenants of the namespace (a few hundred bytes
+// each, see TenantRecord), and RSS follows the heap goal, live x (1 + GOGC/100): at
 // 400 a pod of 10,000 tenants held five times its live heap. At Go's default
 // of 100 the collector runs more often per request; measured with
 // go test ./internal/gateway -bench, docs/operations.md "Capacity".
@@ -219,6 +223,7 @@ func run(f flags) error {
 		if err != nil {
 			return err
 		}
+		watcher.ForecastReads, watcher.ForecastCache = f.forecastReads, f.forecastCache
 		// The initial list decoded every TenantUsage of the namespace before
 		// each became a small record: hand that garbage back to the OS once,
 		// instead of keeping it as RSS until the scavenger gets to it.

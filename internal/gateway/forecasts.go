@@ -18,6 +18,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -120,7 +121,7 @@ func (fr *forecastReader) record(ctx context.Context, t *policy.Table, tn *polic
 		return bound
 	}
 	switch {
-	case res.Err == errLimited:
+	case errors.Is(res.Err, errLimited):
 		fr.reads[forecastLimited].Inc()
 		return bound
 	case res.Err != nil:
@@ -138,4 +139,4 @@ func (fr *forecastReader) record(ctx context.Context, t *policy.Table, tn *polic
 	return rec
 }
 
-var errLimited = fmt.Errorf("over the forecast read rate")
+var errLimited = errors.New("over the forecast read rate")
