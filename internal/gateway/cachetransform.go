@@ -136,6 +136,13 @@ func compactMetric(m *subv1.MetricForecast) metricRecord {
 	return c
 }
 
+// boundTo reports whether r is tn's binding in t: the same tenant id, bound
+// by t as it is now. A record read after the table was bound (an object
+// renamed to another tenant or moved to another policy since) is not.
+func (r *TenantRecord) boundTo(t *policy.Table, tn *policy.Tenant) bool {
+	return r.TenantID == tn.ID && t.Binds(&r.Binding)
+}
+
 // Forecast is status.metrics as the object had it, without the growth rates
 // (no answer of the gateway shows them). A new slice on every call.
 func (r *TenantRecord) Forecast() []subv1.MetricForecast {

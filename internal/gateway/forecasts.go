@@ -133,7 +133,7 @@ func (fr *forecastReader) record(ctx context.Context, t *policy.Table, tn *polic
 	rec := res.Val.(*TenantRecord)
 	// The object may have changed since the table bound it (a rebuild is
 	// then on its way): its status is shown only while it is still tn's.
-	if rec.TenantID != tn.ID || !t.Binds(&rec.Binding) {
+	if !rec.boundTo(t, tn) {
 		return bound
 	}
 	return rec

@@ -72,7 +72,7 @@ type Watcher struct {
 	ForecastCache int
 	ForecastReads float64
 	getTenant     getTenantUsage
-	forecasts     *forecastReader                // made at the first rebuild
+	forecasts     *forecastReader                // made by Run
 	updates       atomic.Int64                   // updates since the last quiet period
 	updated       chan struct{}                  // a token per update (buffer 1)
 	policy        toolscache.SharedIndexInformer // the one SubscriptionPolicy, by name
@@ -164,6 +164,8 @@ func newTenantInformer(rcl *rest.RESTClient, namespace string) (toolscache.Share
 // Run starts the informers, waits for them to sync, marks the gateway synced
 // and applies every change until ctx ends.
 func (w *Watcher) Run(ctx context.Context) error {
+	w.forecasts = newForecastReader(w.getTenant, positiveOr(w.ForecastCache, DefaultForecastCache),
+		positiveOr(w.ForecastReads, DefaultForecastReads), w.Gateway.metrics, w.Gateway.log)
 	all := toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { w.signal() },
 		UpdateFunc: func(any, any) { w.signal() },
@@ -248,15 +250,7 @@ func (w *Watcher) afterBursts(ctx context.Context) {
 }
 
 // positiveOr is v, or def when v is not positive.
-func positiveOr(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
-}
-
-// positiveOrF is v, or def when v is not positive.
-func positiveOrF(v, def float64) float64 {
+func positiveOr[T int | float64](v, def T) T {
 	if v > 0 {
 		return v
 	}
@@ -309,10 +303,6 @@ func (w *Watcher) rebuild(ctx context.Context) {
 			bs = append(bs, &rec.Binding)
 		}
 	}
-	if w.forecasts == nil {
-		w.forecasts = newForecastReader(w.getTenant, positiveOr(w.ForecastCache, DefaultForecastCache),
-			positiveOrF(w.ForecastReads, DefaultForecastReads), w.Gateway.metrics, log)
-	}
 	source := func(*policy.Table) recordSource { return storeRecords(store, w.Namespace, w.forecasts) }
 	if err := w.Gateway.update(ctx, pol, bs, source); err != nil {
 		if msg := err.Error(); msg != w.lastErr {
@@ -339,7 +329,7 @@ func storeRecords(store toolscache.Store, namespace string, fr *forecastReader) 
 			return nil
 		}
 		rec, ok := obj.(*TenantRecord)
-		if !ok || rec.TenantID != tn.ID || !t.Binds(&rec.Binding) {
+		if !ok || !rec.boundTo(t, tn) {
 			return nil
 		}
 		if fr == nil {
