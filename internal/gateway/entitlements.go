@@ -49,8 +49,12 @@ var (
 
 var hdrVarySelf = []string{"Accept-Language, Authorization"}
 
-// isWellKnown reports whether a normalised path is the gateway's own.
-func isWellKnown(decoded string) bool { return strings.HasPrefix(decoded, wellKnownPrefix) }
+// isWellKnown reports whether a normalised path is the gateway's own: the
+// prefix itself without its slash included, so that "/.well-known/subscription"
+// is answered (404) rather than proxied to a backend that may serve it.
+func isWellKnown(decoded string) bool {
+	return strings.HasPrefix(decoded, wellKnownPrefix) || decoded == wellKnownPrefix[:len(wellKnownPrefix)-1]
+}
 
 // serveWellKnown answers a path under wellKnownPrefix (decoded: the
 // normalised path the proxy decided on).

@@ -131,6 +131,9 @@ func TestSelfEntitlementsNeverAnotherTenant(t *testing.T) {
 		{"encoded dot-dot", "/.well-known/subscription/%2e%2e/subscription/entitlements", nil, 400},
 		{"upper case", "/.well-known/subscription/Entitlements", nil, 404},
 		{"other well-known", "/.well-known/subscription/usage", nil, 404},
+		{"the prefix without its slash", "/.well-known/subscription", nil, 404},
+		{"the prefix, percent-encoded", "/.well-known/%73ubscription", nil, 404},
+		{"dot-dot to the prefix", "/.well-known/subscription/entitlements/..", nil, 404},
 		{"percent-encoded name", "/.well-known/subscription/%65ntitlements", nil, 200},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -244,6 +247,7 @@ func FuzzSelfEntitlements(f *testing.F) {
 		{gateway.PathEntitlements + "/" + enterprise, "", ""},
 		{"/.well-known/subscription/x/../entitlements", "Accept-Language", "es;q=0.1,*"},
 		{"/.well-known/subscription/%65ntitlements?feature=bulk-export", "If-None-Match", "*"},
+		{"/.well-known/subscription", "", ""},
 	} {
 		f.Add(s.target, s.name, s.value)
 	}
