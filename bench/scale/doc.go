@@ -40,7 +40,8 @@ limitations under the License.
 // RUN_LEAD_SECONDS (default 40) is the least time between setting the run's
 // schedule and the run, for the reconciles the change causes to settle.
 // PROFILE_DIR=dir saves CPU profiles of the API server and the manager taken
-// while the statuses are written (PROFILE_SECONDS, default 15) and the
-// manager's and the gateway's heaps after the run:
+// while the statuses are written (PROFILE_SECONDS, default 15), the
+// manager's CPU while it serves the forecast API load (manager.load.cpu.pprof)
+// and the manager's and the gateway's heaps after the run:
 // go tool pprof -top dir/apiserver.cpu.pprof.
 package scale

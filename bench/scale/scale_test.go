@@ -380,7 +380,21 @@ func BenchmarkScale(b *testing.B) {
 	if code, err := get(ctx, http.DefaultClient, apiURL(0), token); err != nil || code != http.StatusOK {
 		b.Fatalf("forecast API: status %d, %v\n%s", code, err, mgr.tail())
 	}
+	// PROFILE_DIR: the manager's CPU while it serves the load (the p99's tail
+	// is the collector, Redis round trips or the auth cache).
+	var loadProfile sync.WaitGroup
+	if profDir != "" {
+		secs := strconv.Itoa(int(loadFor / time.Second))
+		loadProfile.Go(func() {
+			if err := saveProfile(profDir, "manager.load.cpu.pprof", func() ([]byte, error) {
+				return httpBytes(ctx, "http://"+mgrPprof+"/debug/pprof/profile?seconds="+secs)
+			}); err != nil {
+				b.Error(err)
+			}
+		})
+	}
 	load := forecastLoad(ctx, apiURL, token, n, rate, loadFor)
+	loadProfile.Wait()
 	// Timeouts are a figure of an overloaded machine (reported below); an
 	// answer other than 200 means the API or the caller is broken.
 	if load.refused > 0 {
