@@ -235,8 +235,24 @@ func startPostgres() string {
 	port := freePort()
 	cmd := exec.Command(filepath.Join(binDir, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
 		"-c", "listen_addresses=127.0.0.1,"+hostIP, "-c", "fsync=off")
-	startDaemon(cmd, net.JoinHostPort(hostIP, strconv.Itoa(port)), filepath.Join(dir, "postgres.log"), cred)
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	logPath := filepath.Join(dir, "postgres.log")
+	startDaemon(cmd, net.JoinHostPort(hostIP, strconv.Itoa(port)), logPath, cred)
+	dsn := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	// Postgres accepts connections before it accepts queries ("the database
+	// system is starting up", 57P03: it failed CI's seed step once), so an
+	// open port is not ready; an answer to SELECT 1 is.
+	Eventually(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = conn.Close(context.Background()) }()
+		var one int
+		return conn.QueryRow(ctx, "SELECT 1").Scan(&one)
+	}).WithTimeout(30*time.Second).WithPolling(50*time.Millisecond).Should(Succeed(), "postgres did not answer SELECT 1; log %s", logPath)
+	return dsn
 }
 
 // seedPostgres creates the five catalogue tables of the sample policy with a
