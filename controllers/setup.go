@@ -48,10 +48,8 @@ type Config struct {
 	// Notifications turns webhook notifications on (outbox in Redis, a
 	// delivery worker on the leader); nil leaves them off.
 	Notifications *NotificationsConfig
-	// AfterRunForecasts, when set, is called once the forecasts of a
-	// snapshot run's tenants have been written: its read-ahead has handed
-	// out every tenant (Prefetch.Finished) and status writes have then
-	// stopped for 5 s (afterrun.go).
+	// AfterRunForecasts, when set, is called when the forecasts of a
+	// snapshot run's tenants have all but been written (Prefetch.Finished).
 	AfterRunForecasts func()
 }
 
@@ -96,13 +94,10 @@ func Setup(mgr ctrl.Manager, cfg Config) (*Components, error) {
 		}
 	}
 	forecastWakeups := NewWakeups(cfg.Clock)
-	prefetch := &Prefetch{Reader: store, Recorder: rec}
+	prefetch := &Prefetch{Reader: store, Recorder: rec, Finished: cfg.AfterRunForecasts}
 	forecasts := &ForecastReconciler{
 		Client: mgr.GetClient(), Clock: cfg.Clock, Recorder: rec, History: store, Wakeups: forecastWakeups,
 		Notifications: notifications, Prefetch: prefetch,
-	}
-	if after := cfg.AfterRunForecasts; after != nil {
-		prefetch.Finished = func() { go whenWritesQuiet(forecasts.lastWrite, runWritesQuiet, runWritesLimit, after) }
 	}
 	policyWakeups := NewWakeups(cfg.Clock)
 	snapshots := &SnapshotScheduler{

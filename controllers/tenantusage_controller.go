@@ -22,7 +22,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -70,13 +69,7 @@ type ForecastReconciler struct {
 	gauge   map[types.NamespacedName][2]string // tenant -> (policy, status) counted in subscription_tenants
 
 	specs compiledSpecs
-
-	lastStatusWrite atomic.Int64 // unix nanoseconds of the last status write (afterrun.go)
 }
-
-// lastWrite is when the reconciler last wrote a status (the zero Unix time
-// before the first).
-func (r *ForecastReconciler) lastWrite() time.Time { return time.Unix(0, r.lastStatusWrite.Load()) }
 
 // compiledSpecs keeps the compiled policy per policy UID and generation:
 // after a run every tenant of a policy is reconciled against the same spec,
@@ -355,7 +348,6 @@ func (r *ForecastReconciler) writeStatusIfChanged(ctx context.Context, before, a
 		return client.IgnoreNotFound(fmt.Errorf("writing status of %s: %w", after.Name, err))
 	}
 	statusWrites.Inc()
-	r.lastStatusWrite.Store(time.Now().UnixNano())
 	return nil
 }
 

@@ -212,7 +212,7 @@ func run(ctx context.Context, o options) error {
 }
 
 // releaseRunMemory hands a snapshot run's garbage back to the OS once the
-// run's forecasts are written (controllers.Config.AfterRunForecasts). The run and its status pass are the
+// run's forecasts are all but written. The run and its status pass are the
 // day's peak (decoded histories, status writes, watch events); afterwards
 // the runtime would keep the heap at its goal (twice the live cache at GOGC
 // 100) and the idle pages it has not scavenged yet, until the next run. One
