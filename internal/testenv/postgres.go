@@ -17,7 +17,6 @@ limitations under the License.
 package testenv
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -31,7 +30,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/bakery-ia/subscription-operator/internal/testenv/pgready"
 )
 
 // postgresInstallHint is part of every error about missing PostgreSQL binaries.
@@ -265,24 +264,12 @@ func waitPostgres(dsn string, proc *process) error {
 		if proc.exited() {
 			return errors.New("postgres exited during start-up")
 		}
-		if last = pingPostgres(dsn); last == nil {
+		if last = pgready.Ping(dsn); last == nil {
 			return nil
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
 	return fmt.Errorf("no answer to SELECT 1 within %v: %w", postgresReadyTimeout, last)
-}
-
-func pingPostgres(dsn string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close(context.Background()) }()
-	var one int
-	return conn.QueryRow(ctx, "SELECT 1").Scan(&one)
 }
 
 // CPUTime returns the CPU time the server has used since it was last started

@@ -45,6 +45,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/bakery-ia/subscription-operator/internal/testenv/pgready"
 )
 
 func TestE2ECluster(t *testing.T) {
@@ -241,17 +243,7 @@ func startPostgres() string {
 	// Postgres accepts connections before it accepts queries ("the database
 	// system is starting up", 57P03: it failed CI's seed step once), so an
 	// open port is not ready; an answer to SELECT 1 is.
-	Eventually(func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = conn.Close(context.Background()) }()
-		var one int
-		return conn.QueryRow(ctx, "SELECT 1").Scan(&one)
-	}).WithTimeout(30*time.Second).WithPolling(50*time.Millisecond).Should(Succeed(), "postgres did not answer SELECT 1; log %s", logPath)
+	Eventually(func() error { return pgready.Ping(dsn) }).WithTimeout(30*time.Second).WithPolling(50*time.Millisecond).Should(Succeed(), "postgres did not answer SELECT 1; log %s", logPath)
 	return dsn
 }
 
