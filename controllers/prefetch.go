@@ -38,7 +38,7 @@ type BatchHistoryReader interface {
 }
 
 // Prefetch defaults: 256 tenants x 9 metrics is one pipeline of ~2,300
-// HGETALLs; 1,024 tenants held is ~13 MB of points (60 days x 9 metrics x
+// HMGETs; 1,024 tenants held is ~13 MB of points (60 days x 9 metrics x
 // 24 B), a bound that does not grow with the number of tenants.
 const (
 	defaultPrefetchBatch = 256

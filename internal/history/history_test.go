@@ -181,6 +181,32 @@ func TestReadMissingMetricIsEmpty(t *testing.T) {
 	}
 }
 
+// TestReadForeignFields checks what Read makes of fields it did not write:
+// a non-integer value inside the window is an error naming the key and the
+// field; an empty value inside it is no point; fields outside the window
+// (other dates, junk names) are never read.
+func TestReadForeignFields(t *testing.T) {
+	rdb := client(t, srv)
+	s := New(rdb)
+	id := tenant(t, "a")
+	key := Key(id, "products")
+	if err := rdb.HSet(ctx(t), key, "20250308", "7", "20250309", "", "20250301", "junk", "hello", "world", "oldest", "20250101").Err(); err != nil {
+		t.Fatal(err)
+	}
+	got := mustRead(t, s, id, []string{"products"}, "2025-03-10", 3)
+	if want := []Point{{"2025-03-08", 7}}; !reflect.DeepEqual(got["products"], want) {
+		t.Errorf("Read = %v, want %v (the empty value is no point, the junk outside the window is not read)", got["products"], want)
+	}
+
+	if err := rdb.HSet(ctx(t), key, "20250310", "12abc").Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Read(ctx(t), id, []string{"products"}, "2025-03-10", 3)
+	if err == nil || !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), `field 20250310 holds "12abc", not an integer`) {
+		t.Errorf("Read of a non-integer value: err = %v, want one naming %s and field 20250310", err, key)
+	}
+}
+
 // TestTrim checks which dates are left after a write: every date before
 // date-retentionDays is deleted, whichever way the key got its fields.
 func TestTrim(t *testing.T) {
