@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bakery-ia/subscription-operator/bench/internal/loadgen"
 	"github.com/bakery-ia/subscription-operator/internal/testenv/cputime"
 )
 
@@ -51,16 +52,16 @@ type runCost struct {
 // (this process is the server: the manager and the API), with the optional
 // profiles of the server process (flags -forecastapi.cpuprofile and
 // -forecastapi.memprofile).
-func measureRun(scenario string, run func() (loadResult, error)) (loadResult, runCost, error) {
+func measureRun(scenario string, run func() (loadgen.Result, error)) (loadgen.Result, runCost, error) {
 	c := runCost{loadBefore: loadAvg()}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile + "-" + scenario + ".pprof")
 		if err != nil {
-			return loadResult{}, c, err
+			return loadgen.Result{}, c, err
 		}
 		defer func() { _ = f.Close() }()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return loadResult{}, c, err
+			return loadgen.Result{}, c, err
 		}
 	}
 	kids0, self0 := cputime.Children(), cputime.Process()
@@ -84,10 +85,10 @@ func measureRun(scenario string, run func() (loadResult, error)) (loadResult, ru
 			return r, c, err
 		}
 	}
-	n := max(len(r.latencies), 1)
+	n := max(len(r.Latencies), 1)
 	c.requests = n
 	c.server = (self1 - self0) / time.Duration(n)
-	c.generator = r.cpu / time.Duration(n)
+	c.generator = r.CPU / time.Duration(n)
 	c.children = map[string]time.Duration{}
 	for name, t := range kids1 {
 		c.children[name] = (t - kids0[name]) / time.Duration(n)
@@ -98,10 +99,10 @@ func measureRun(scenario string, run func() (loadResult, error)) (loadResult, ru
 // costHeader and row print runCost as a table.
 const costHeader = "\n| scenario | load avg before | load avg after | server CPU/req | generator CPU/req | redis-server CPU/req | kube-apiserver CPU/req | etcd CPU/req | all CPU/req | send lateness p50 / p99 |\n|---|---|---|---|---|---|---|---|---|---|\n"
 
-func (c runCost) row(scenario string, r loadResult) string {
+func (c runCost) row(scenario string, r loadgen.Result) string {
 	redis, apiserver, etcd := c.children["redis-server"], c.children["kube-apiserver"], c.children["etcd"]
 	all := c.server + c.generator + redis + apiserver + etcd
 	us := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
 	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.3f / %.3f ms |\n", scenario, c.loadBefore, c.loadAfter,
-		us(c.server), us(c.generator), us(redis), us(apiserver), us(etcd), us(all), ms(percentile(r.late, 50)), ms(percentile(r.late, 99)))
+		us(c.server), us(c.generator), us(redis), us(apiserver), us(etcd), us(all), ms(loadgen.Percentile(r.Late, 50)), ms(loadgen.Percentile(r.Late, 99)))
 }

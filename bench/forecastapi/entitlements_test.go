@@ -41,6 +41,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/bench/internal/loadgen"
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
@@ -160,7 +161,7 @@ func BenchmarkEntitlementsLoad(b *testing.B) {
 		b.Run(sc.name, func(b *testing.B) {
 			for range b.N {
 				n := int(float64(*entRate) * entDuration.Seconds())
-				job := loadJob{Rate: *entRate, URLs: make([]string, n), Tokens: sc.tokens, TokenOf: make([]int, n), Pacing: *pacing}
+				job := loadgen.Job{Rate: *entRate, URLs: make([]string, n), Tokens: sc.tokens, TokenOf: make([]int, n), Pacing: *pacing}
 				if sc.check {
 					job.Bodies = make([]string, n)
 				}

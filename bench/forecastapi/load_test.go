@@ -20,20 +20,15 @@ limitations under the License.
 package forecastapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +48,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/bench/internal/loadgen"
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
 	"github.com/bakery-ia/subscription-operator/internal/history"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
@@ -69,16 +65,10 @@ var (
 	// machine, uniform at 5,000/s: nanosleep 646 timeouts and p99 674 ms;
 	// time.Sleep 0 errors and p99 100 ms). Use nanosleep where the generator
 	// has a core of its own.
-	pacing = flag.String("forecastapi.pacing", pacingSleep, "how the generator waits for each send time: "+
-		pacingSleep+" (time.Sleep: about 1 ms granularity; the default) or "+pacingNanosleep+" (a high-resolution sleep on a thread of its own)")
+	pacing = flag.String("forecastapi.pacing", loadgen.PacingSleep, "how the generator waits for each send time: "+
+		loadgen.PacingSleep+" (time.Sleep: about 1 ms granularity; the default) or "+loadgen.PacingNanosleep+" (a high-resolution sleep on a thread of its own)")
 	cpuProfile = flag.String("forecastapi.cpuprofile", "", "write a CPU profile of the server process during each load run to this path prefix (<prefix>-<scenario>.pprof)")
 	memProfile = flag.String("forecastapi.memprofile", "", "write an allocation profile of the server process after each load run to this path prefix (<prefix>-<scenario>.pprof)")
-)
-
-// Pacing modes of the generator (see precisePacer).
-const (
-	pacingNanosleep = "nanosleep"
-	pacingSleep     = "sleep"
 )
 
 const benchNS = "bench"
@@ -221,7 +211,7 @@ func BenchmarkForecastAPILoad(b *testing.B) {
 			for range b.N {
 				srv.InvalidateAll() // every scenario starts with a cold response cache
 				n := int(float64(*loadRate) * loadDuration.Seconds())
-				job := loadJob{Rate: *loadRate, URLs: make([]string, n), Tokens: sc.tokens, TokenOf: make([]int, n), Pacing: *pacing}
+				job := loadgen.Job{Rate: *loadRate, URLs: make([]string, n), Tokens: sc.tokens, TokenOf: make([]int, n), Pacing: *pacing}
 				for i := range n {
 					job.URLs[i] = base + tenantID(sc.tenant())
 					job.TokenOf[i] = i % len(sc.tokens)
@@ -236,22 +226,22 @@ func BenchmarkForecastAPILoad(b *testing.B) {
 // runAndReport runs one load job in its own process and reports it the same
 // way for every benchmark: metrics, one row of the latency table, the CPU
 // cost row, and a benchmark error when any request failed.
-func runAndReport(b *testing.B, bench, scenario string, job loadJob, duration time.Duration, costs *strings.Builder) {
+func runAndReport(b *testing.B, bench, scenario string, job loadgen.Job, duration time.Duration, costs *strings.Builder) {
 	b.Helper()
-	r, cost, err := measureRun(bench+"-"+scenario, func() (loadResult, error) { return runLoadProcess(job) })
+	r, cost, err := measureRun(bench+"-"+scenario, func() (loadgen.Result, error) { return loadgen.Run(b.Context(), job) })
 	if err != nil {
 		b.Fatal(err)
 	}
 	costs.WriteString(cost.row(scenario, r))
-	b.ReportMetric(ms(r.pct(50)), "p50-ms")
-	b.ReportMetric(ms(r.pct(99)), "p99-ms")
-	b.ReportMetric(ms(r.pct(99.9)), "p99.9-ms")
-	b.ReportMetric(float64(r.errors), "errors")
+	b.ReportMetric(ms(r.Pct(50)), "p50-ms")
+	b.ReportMetric(ms(r.Pct(99)), "p99-ms")
+	b.ReportMetric(ms(r.Pct(99.9)), "p99.9-ms")
+	b.ReportMetric(float64(r.Errors), "errors")
 	fmt.Printf("| %s | %d/s | %s | %d | %d | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f ms |\n",
-		scenario, job.Rate, duration, len(r.latencies), r.errors,
-		ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(99.9)), ms(r.pct(100)), ms(percentile(r.service, 99)))
-	if r.errors > 0 {
-		b.Errorf("%d errors, first: %s", r.errors, r.firstError)
+		scenario, job.Rate, duration, len(r.Latencies), r.Errors,
+		ms(r.Pct(50)), ms(r.Pct(90)), ms(r.Pct(99)), ms(r.Pct(99.9)), ms(r.Pct(100)), ms(loadgen.Percentile(r.Service, 99)))
+	if r.Errors > 0 {
+		b.Errorf("%d errors, first: %s", r.Errors, r.FirstError)
 	}
 }
 
@@ -403,7 +393,7 @@ func callerTokens(ctx context.Context, cfg *rest.Config, n int) ([]string, error
 func waitReady(c *http.Client, url, token string) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		code, err := fetch(c, url, token)
+		code, err := loadgen.Do(c, url, token, "")
 		if err == nil && code == http.StatusOK {
 			return nil
 		}
@@ -414,186 +404,8 @@ func waitReady(c *http.Client, url, token string) error {
 	}
 }
 
-func fetch(c *http.Client, url, token string) (int, error) {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return 0, err
-	}
-	return resp.StatusCode, nil
-}
-
-type loadResult struct {
-	latencies  []time.Duration // from the scheduled send time, sorted
-	service    []time.Duration // from the actual send time, sorted
-	late       []time.Duration // actual minus scheduled send time, sorted
-	errors     int
-	firstError string
-	cpu        time.Duration // the generator process's CPU time (user + system)
-}
-
-func (r loadResult) pct(p float64) time.Duration { return percentile(r.latencies, p) }
-
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	return sorted[int(p/100*float64(len(sorted)-1))]
-}
-
-// loadgenEnv makes the test binary a load generator (see TestMain).
-const loadgenEnv = "FORECASTAPI_LOADGEN"
-
-// TestMain runs the benchmarks, or, with FORECASTAPI_LOADGEN=1, is the load
-// generator process: a loadJob as JSON on stdin, a loadReport on stdout.
+// TestMain runs the benchmarks, or is the load generator process.
 func TestMain(m *testing.M) {
-	if os.Getenv(loadgenEnv) == "1" {
-		if err := generateLoad(os.Stdin, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "load generator:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	loadgen.Main()
 	os.Exit(m.Run())
-}
-
-// loadJob is what the generator process sends: URLs[i] with the bearer token
-// Tokens[TokenOf[i]], at Rate requests per second.
-type loadJob struct {
-	Rate    int      `json:"rate"`
-	URLs    []string `json:"urls"`
-	Tokens  []string `json:"tokens"`
-	TokenOf []int    `json:"tokenOf"`
-	// Bodies, when set, makes request i a POST of Bodies[i] (JSON).
-	Bodies []string `json:"bodies,omitempty"`
-	Pacing string   `json:"pacing"`
-}
-
-// loadReport is what it measured, in request order (durations travel as
-// JSON integers of nanoseconds).
-type loadReport struct {
-	Latencies  []time.Duration `json:"latencies"` // from the scheduled send time to the end of the body
-	Service    []time.Duration `json:"service"`   // from the actual send time
-	Errors     int             `json:"errors"`
-	FirstError string          `json:"firstError"`
-	// Late is how late each request was sent (actual minus scheduled send
-	// time): the generator's own delay, included in Latencies.
-	Late []time.Duration `json:"late"`
-}
-
-// runLoadProcess runs job in a new process of this test binary.
-func runLoadProcess(job loadJob) (loadResult, error) {
-	in, err := json.Marshal(job)
-	if err != nil {
-		return loadResult{}, err
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), loadgenEnv+"=1")
-	cmd.Stdin = bytes.NewReader(in)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return loadResult{}, fmt.Errorf("load generator process: %w", err)
-	}
-	var rep loadReport
-	if err := json.Unmarshal(out, &rep); err != nil {
-		return loadResult{}, fmt.Errorf("load generator report: %w", err)
-	}
-	r := loadResult{latencies: rep.Latencies, service: rep.Service, late: rep.Late, errors: rep.Errors, firstError: rep.FirstError}
-	if st := cmd.ProcessState; st != nil {
-		r.cpu = st.UserTime() + st.SystemTime()
-	}
-	slices.Sort(r.latencies)
-	slices.Sort(r.service)
-	slices.Sort(r.late)
-	return r, nil
-}
-
-// generateLoad is the generator process: it sends URLs[i] at start + i/rate,
-// each in its own goroutine (open loop: a slow answer does not delay the next
-// send), waits for all and reports.
-func generateLoad(stdin io.Reader, stdout io.Writer) error {
-	var job loadJob
-	if err := json.NewDecoder(stdin).Decode(&job); err != nil {
-		return fmt.Errorf("reading the job: %w", err)
-	}
-	if job.Rate <= 0 || len(job.URLs) != len(job.TokenOf) || (job.Bodies != nil && len(job.Bodies) != len(job.URLs)) {
-		return fmt.Errorf("bad job: rate %d, %d URLs, %d token indexes, %d bodies", job.Rate, len(job.URLs), len(job.TokenOf), len(job.Bodies))
-	}
-	pace, release := sleepUntil, func() {}
-	switch job.Pacing {
-	case pacingNanosleep:
-		pace, release = precisePacer()
-	case pacingSleep:
-	default:
-		return fmt.Errorf("bad job: pacing %q, want %s or %s", job.Pacing, pacingNanosleep, pacingSleep)
-	}
-	defer release()
-	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, DisableCompression: true}, Timeout: 10 * time.Second}
-	n := len(job.URLs)
-	rep := loadReport{Latencies: make([]time.Duration, n), Service: make([]time.Duration, n), Late: make([]time.Duration, n)}
-	var errCount atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	interval := time.Second / time.Duration(job.Rate)
-	start := time.Now()
-	for i := range n {
-		due := start.Add(time.Duration(i) * interval)
-		pace(due)
-		wg.Go(func() {
-			sent := time.Now()
-			var code int
-			var err error
-			if job.Bodies != nil {
-				code, err = post(c, job.URLs[i], job.Tokens[job.TokenOf[i]], job.Bodies[i])
-			} else {
-				code, err = fetch(c, job.URLs[i], job.Tokens[job.TokenOf[i]])
-			}
-			rep.Latencies[i], rep.Service[i], rep.Late[i] = time.Since(due), time.Since(sent), sent.Sub(due)
-			if err != nil || code != http.StatusOK {
-				errCount.Add(1)
-				firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d, %v", code, err))
-			}
-		})
-	}
-	wg.Wait()
-	rep.Errors = int(errCount.Load())
-	if e, ok := firstErr.Load().(string); ok {
-		rep.FirstError = e
-	}
-	return json.NewEncoder(stdout).Encode(rep)
-}
-
-// sleepUntil is time.Sleep pacing (see precisePacer for why it is not the default).
-func sleepUntil(due time.Time) {
-	if d := time.Until(due); d > 0 {
-		time.Sleep(d)
-	}
-}
-
-// post sends body as JSON and drains the answer.
-func post(c *http.Client, url, token, body string) (int, error) {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return 0, err
-	}
-	return resp.StatusCode, nil
 }

@@ -24,7 +24,10 @@ limitations under the License.
 // reads, Redis bytes per history key, API server requests by verb, and the
 // forecast API's latency at a fixed rate (FORECAST_RATE, default 1000 req/s,
 // for FORECAST_SECONDS, default 10, uniform over the tenants, with a
-// service account token checked by TokenReview and SubjectAccessReview).
+// service account token checked by TokenReview and SubjectAccessReview),
+// sent by a generator process of its own (bench/internal/loadgen, as in
+// bench/forecastapi) and measured from each request's scheduled send time;
+// the p99 from the actual send and the generator's lateness are printed too.
 //
 //	N=10000 go test ./bench/scale -run '^$' -bench Scale -benchtime 1x -timeout 60m
 //	N=10000 REDIS_CLUSTER=1 go test ./bench/scale ...

@@ -24,9 +24,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
-	"sync"
-	"sync/atomic"
+	"testing"
 	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
@@ -37,6 +35,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/bench/internal/loadgen"
 )
 
 // callerToken returns a token of a service account allowed to get
@@ -69,78 +68,25 @@ func callerToken(ctx context.Context, cs kubernetes.Interface) (string, error) {
 	return tr.Status.Token, nil
 }
 
-// loadResult is what a fixed-rate load measured.
-type loadResult struct {
-	latencies []time.Duration // from the scheduled send time to the end of the body, sorted
-	// errors are requests without a 200; refused are those of them that
-	// got an answer other than 200 (a broken API or caller, not a slow one).
-	errors, refused int
-	firstError      string
-}
-
-func (r loadResult) pct(p float64) time.Duration {
-	if len(r.latencies) == 0 {
-		return 0
-	}
-	return r.latencies[int(p/100*float64(len(r.latencies)-1))]
+// TestMain runs the benchmark, or is the load generator process.
+func TestMain(m *testing.M) {
+	loadgen.Main()
+	os.Exit(m.Run())
 }
 
 // forecastLoad sends GET url(tenant) for tenants drawn uniformly from n, at
-// rate per second for d, open loop (a slow answer does not delay the next
-// send: latency counts from the scheduled send time), and waits for all.
-func forecastLoad(ctx context.Context, url func(i int) string, token string, n, rate int, d time.Duration) loadResult {
-	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, DisableCompression: true}, Timeout: 10 * time.Second}
-	defer c.CloseIdleConnections()
+// rate per second for d, from a generator process of its own (package
+// loadgen): the benchmark process holds the fixtures (up to 100,000 objects
+// and their informers), whose collections would otherwise delay sends and
+// count as the API's latency.
+func forecastLoad(ctx context.Context, url func(i int) string, token string, n, rate int, d time.Duration) (loadgen.Result, error) {
 	total := int(float64(rate) * d.Seconds())
-	lat := make([]time.Duration, total)
-	var errs, refused atomic.Int64
-	var first atomic.Value
-	var wg sync.WaitGroup
 	rng := rand.New(rand.NewPCG(13, 1000))
-	interval := time.Second / time.Duration(rate)
-	start := time.Now()
+	job := loadgen.Job{Rate: rate, URLs: make([]string, total), Tokens: []string{token}, TokenOf: make([]int, total), Pacing: loadgen.PacingSleep}
 	for i := range total {
-		target := url(rng.IntN(n))
-		due := start.Add(time.Duration(i) * interval)
-		if w := time.Until(due); w > 0 {
-			time.Sleep(w)
-		}
-		wg.Go(func() {
-			code, err := get(ctx, c, target, token)
-			lat[i] = time.Since(due)
-			if err == nil && code != http.StatusOK {
-				refused.Add(1)
-			}
-			if err != nil || code != http.StatusOK {
-				errs.Add(1)
-				first.CompareAndSwap(nil, fmt.Sprintf("status %d, %v", code, err))
-			}
-		})
+		job.URLs[i] = url(rng.IntN(n))
 	}
-	wg.Wait()
-	slices.Sort(lat)
-	r := loadResult{latencies: lat, errors: int(errs.Load()), refused: int(refused.Load())}
-	if e, ok := first.Load().(string); ok {
-		r.firstError = e
-	}
-	return r
-}
-
-func get(ctx context.Context, c *http.Client, url, token string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return 0, err
-	}
-	return resp.StatusCode, nil
+	return loadgen.Run(ctx, job)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -41,6 +41,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
+	"github.com/bakery-ia/subscription-operator/bench/internal/loadgen"
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
 	"github.com/bakery-ia/subscription-operator/internal/redisurl"
 	"github.com/bakery-ia/subscription-operator/internal/testenv"
@@ -377,7 +378,7 @@ func BenchmarkScale(b *testing.B) {
 	apiURL := func(i int) string {
 		return "http://" + mgrAPI + forecastapi.PathForecast + "?tenant_id=" + tenantID(i)
 	}
-	if code, err := get(ctx, http.DefaultClient, apiURL(0), token); err != nil || code != http.StatusOK {
+	if code, err := loadgen.Do(http.DefaultClient, apiURL(0), token, ""); err != nil || code != http.StatusOK {
 		b.Fatalf("forecast API: status %d, %v\n%s", code, err, mgr.tail())
 	}
 	// PROFILE_DIR: the manager's CPU while it serves the load (the p99's tail
@@ -393,14 +394,17 @@ func BenchmarkScale(b *testing.B) {
 			}
 		})
 	}
-	load := forecastLoad(ctx, apiURL, token, n, rate, loadFor)
+	load, err := forecastLoad(ctx, apiURL, token, n, rate, loadFor)
 	loadProfile.Wait()
+	if err != nil {
+		b.Fatal(err)
+	}
 	// Timeouts are a figure of an overloaded machine (reported below); an
 	// answer other than 200 means the API or the caller is broken.
-	if load.refused > 0 {
-		b.Errorf("forecast API: %d answers other than 200 under load, first: %s", load.refused, load.firstError)
-	} else if load.errors > 0 {
-		b.Logf("forecast API: %d requests timed out or failed under load, first: %s", load.errors, load.firstError)
+	if load.Refused > 0 {
+		b.Errorf("forecast API: %d answers other than 200 under load, first: %s", load.Refused, load.FirstError)
+	} else if load.Errors > 0 {
+		b.Logf("forecast API: %d requests timed out or failed under load, first: %s", load.Errors, load.FirstError)
 	}
 	mgrRSSLoad := mgr.rssMB(b)
 	time.Sleep(3 * time.Second)
@@ -445,7 +449,9 @@ func BenchmarkScale(b *testing.B) {
 	p("manager RSS %ds later\t%.1f MB\t", envInt(b, "SETTLE_SECONDS", 30), mgrRSSLater)
 	p("history read ahead after the run: hit / miss / failed batches\t%.0f / %.0f / %.0f\t", prefetch["hit"], prefetch["miss"], prefetch["failed"])
 	p("forecast API, %d req/s for %v, uniform over %d tenants, with token\tp50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, %d errors\t",
-		rate, loadFor, n, ms(load.pct(50)), ms(load.pct(99)), ms(load.pct(99.9)), ms(load.pct(100)), load.errors)
+		rate, loadFor, n, ms(load.Pct(50)), ms(load.Pct(99)), ms(load.Pct(99.9)), ms(load.Pct(100)), load.Errors)
+	p("forecast API p99 from the actual send; generator's send lateness p50 / p99; generator CPU\t%.2f ms; %.2f / %.2f ms; %.1f s\t",
+		ms(loadgen.Percentile(load.Service, 99)), ms(loadgen.Percentile(load.Late, 50)), ms(loadgen.Percentile(load.Late, 99)), load.CPU.Seconds())
 	p("manager RSS after the load\t%.1f MB\t", mgrRSSLoad)
 	p("Redis history per tenant-metric (MEMORY USAGE)\t%.0f B\t", histB)
 	for _, phase := range []struct {
@@ -461,7 +467,7 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(allAt.Sub(runStart).Seconds(), "fresh-s")
 	b.ReportMetric(gwRSS, "gateway-MB")
 	b.ReportMetric(mgrRSS, "manager-MB")
-	b.ReportMetric(ms(load.pct(99)), "forecast-p99-ms")
+	b.ReportMetric(ms(load.Pct(99)), "forecast-p99-ms")
 	b.ReportMetric(histB, "history-B/key")
 }
 

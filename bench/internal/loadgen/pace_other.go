@@ -16,12 +16,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package forecastapi
+package loadgen
 
 import "time"
 
 // precisePacer falls back to time.Sleep where nanosleep pacing is not
-// written (see pace_linux_test.go).
+// written (see pace_linux.go).
 func precisePacer() (pace func(due time.Time), release func()) {
 	return sleepUntil, func() {}
 }
