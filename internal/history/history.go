@@ -349,11 +349,16 @@ func (s *Store) ReadMany(ctx context.Context, tenantIDs []string, metrics []stri
 // Keys whose read met a transient fault (a failover) are read again with
 // backoff, like Write's calls.
 //
-// HMGET of the window, not HGETALL of the hash: the trend window is half
-// the retention window, and a reply of values alone decodes into one slice
-// (one string per date) instead of a map of field and value strings. Redis
-// finds each field by a scan of the hash's listpack (at most 62 entries),
-// which BenchmarkRead measures together with the decoding.
+// HMGET of the window, not HGETALL of the hash: a reply of values alone
+// decodes into one slice (one string per date) instead of a map of field and
+// value strings, and the forecast API's trend window is half the retention
+// window. Redis pays for it: it finds each field by a scan of the hash's
+// listpack (at most 62 entries). Measured with BenchmarkRead and
+// BenchmarkReadManyWindow (CPU per op, this process / redis-server):
+// a forecast's nine 30-day reads 213 / 69 µs with HGETALL, 106 / 113 µs
+// with HMGET; 1,000 tenants' nine 60-day reads 180 / 105 ms against
+// 111 / 160 ms. Both are cheaper in all, and the leader, which is the one
+// process that cannot be scaled out, does half the work.
 func (s *Store) hmget(ctx context.Context, keys []string, w *window) ([][]string, error) {
 	out := make([][]string, len(keys))
 	pending := make([]int, len(keys))

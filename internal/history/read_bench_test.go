@@ -23,7 +23,17 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bakery-ia/subscription-operator/internal/testenv/cputime"
 )
+
+// reportCPU reports the CPU per op of this process and of redis-server
+// (children of this test process) since the readings before.
+func reportCPU(b *testing.B, self0 time.Duration, kids0 map[string]time.Duration) {
+	self, kids := cputime.Process()-self0, cputime.Children()["redis-server"]-kids0["redis-server"]
+	b.ReportMetric(float64(self.Microseconds())/float64(b.N), "go-cpu-us/op")
+	b.ReportMetric(float64(kids.Microseconds())/float64(b.N), "redis-cpu-us/op")
+}
 
 // benchMetrics are the nine metrics of the scale benchmark's policy.
 var benchMetrics = []string{"m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"}
@@ -66,6 +76,7 @@ func BenchmarkRead(b *testing.B) {
 	s, ids, today := benchStore(b, 100)
 	ctx := context.Background()
 	b.ReportAllocs()
+	self0, kids0 := cputime.Process(), cputime.Children()
 	i := 0
 	for b.Loop() {
 		got, err := s.Read(ctx, ids[i%len(ids)], benchMetrics, today, 30)
@@ -77,6 +88,7 @@ func BenchmarkRead(b *testing.B) {
 		}
 		i++
 	}
+	reportCPU(b, self0, kids0)
 }
 
 // BenchmarkReadManyWindow is the manager's read-ahead after a run: nine
@@ -85,6 +97,7 @@ func BenchmarkReadManyWindow(b *testing.B) {
 	s, ids, today := benchStore(b, 1000)
 	ctx := context.Background()
 	b.ReportAllocs()
+	self0, kids0 := cputime.Process(), cputime.Children()
 	for b.Loop() {
 		got, err := s.ReadMany(ctx, ids, benchMetrics, today, 60)
 		if err != nil {
@@ -94,4 +107,5 @@ func BenchmarkReadManyWindow(b *testing.B) {
 			b.Fatalf("read %d points, want 60", len(got[ids[0]]["m1"]))
 		}
 	}
+	reportCPU(b, self0, kids0)
 }
