@@ -415,8 +415,7 @@ type window struct {
 	// args is "hmget", a placeholder for the key, then the dates as fields
 	// (YYYYMMDD): built once per read, so each key's command copies it
 	// instead of boxing every field again.
-	args   []any
-	values []int64 // scratch, per position
+	args []any
 }
 
 func newWindow(today string, days int) (*window, error) {
@@ -427,7 +426,7 @@ func newWindow(today string, days int) (*window, error) {
 	if days < 1 {
 		return nil, fmt.Errorf("days must be at least 1, got %d", days)
 	}
-	w := &window{dates: make([]string, days), args: make([]any, 2, days+2), values: make([]int64, days)}
+	w := &window{dates: make([]string, days), args: make([]any, 2, days+2)}
 	w.args[0] = "hmget"
 	for i := range days {
 		d := end.AddDate(0, 0, i-days+1)
@@ -451,21 +450,21 @@ func (w *window) points(values []string) ([]Point, error) {
 		return nil, fmt.Errorf("HMGET answered %d values for %d dates", len(values), len(w.dates))
 	}
 	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	points := make([]Point, 0, n)
 	for k, v := range values {
 		if v == "" {
 			continue
 		}
-		var err error
-		if w.values[k], err = strconv.ParseInt(v, 10, 64); err != nil {
+		value, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
 			return nil, fmt.Errorf("field %s holds %q, not an integer", w.args[k+2], v)
 		}
-		n++
-	}
-	points := make([]Point, 0, n)
-	for k, v := range values {
-		if v != "" {
-			points = append(points, Point{Date: w.dates[k], Value: w.values[k]})
-		}
+		points = append(points, Point{Date: w.dates[k], Value: value})
 	}
 	return points, nil
 }

@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func client(t *testing.T, r *testenv.Redis) *redis.Client {
+func client(t testing.TB, r *testenv.Redis) *redis.Client {
 	t.Helper()
 	opt, err := redis.ParseURL(r.URL)
 	if err != nil {

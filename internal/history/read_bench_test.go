@@ -22,8 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/bakery-ia/subscription-operator/internal/testenv/cputime"
 )
 
@@ -42,13 +40,7 @@ var benchMetrics = []string{"m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"
 // six-digit values for tenants tenants and returns the store and the last day.
 func benchStore(b *testing.B, tenants int) (*Store, []string, string) {
 	b.Helper()
-	opt, err := redis.ParseURL(srv.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	b.Cleanup(func() { _ = rdb.Close() })
-	s := New(rdb)
+	s := New(client(b, srv))
 	ids := make([]string, tenants)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("bench-read-%d-%06d", tenants, i)
