@@ -77,7 +77,7 @@ func startOperatorWith(opts operatorOptions) *operator {
 	mgr, err := ctrl.NewManager(kube.Config, mo)
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
-	Expect(opkube.SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
+	Expect(opkube.SetupIndexes(ctx, mgr.GetCache())).To(Succeed())
 	comps, err := controllers.Setup(mgr, controllers.Config{Clock: clk, Redis: rdb, Postgres: pool, Notifications: opts.notify})
 	Expect(err).NotTo(HaveOccurred())
 	op := &operator{clock: clk, components: comps, cancel: cancel, done: make(chan struct{})}

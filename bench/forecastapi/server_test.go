@@ -45,7 +45,7 @@ func startAPI(b *testing.B, ctx context.Context, cancel context.CancelFunc, kube
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := opkube.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := opkube.SetupIndexes(ctx, mgr.GetCache()); err != nil {
 		b.Fatal(err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")

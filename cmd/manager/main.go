@@ -151,7 +151,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := kube.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := kube.SetupIndexes(ctx, mgr.GetCache()); err != nil {
 		return err
 	}
 	var notifications *controllers.NotificationsConfig

@@ -25,7 +25,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	subv1 "github.com/bakery-ia/subscription-operator/api/v1alpha1"
 	"github.com/bakery-ia/subscription-operator/internal/forecastapi"
@@ -152,12 +151,13 @@ var _ = Describe("GET /api/v1/usage-forecast", func() {
 		})
 	})
 
-	It("finds tenants through the field index, not by name", func() {
+	It("finds tenants through the tenant ID index, not by name", func() {
 		// The TenantUsage is named "empty" but its tenant ID is fresh-tenant.
 		r := get(forecastURL(openURL, "tenant_id=empty"), "")
 		Expect(r.status).To(Equal(http.StatusNotFound))
-		var list subv1.TenantUsageList
-		Expect(mgr.GetCache().List(context.Background(), &list, client.MatchingFields{opkube.IndexTenantID: "fresh-tenant"})).To(Succeed())
-		Expect(list.Items).To(HaveLen(1))
+		found, err := opkube.TenantsByID(context.Background(), mgr.GetCache(), "fresh-tenant")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(found).To(HaveLen(1))
+		Expect(found[0].Name).To(Equal("empty"))
 	})
 })

@@ -32,10 +32,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/bakery-ia/subscription-operator/internal/history"
+	"github.com/bakery-ia/subscription-operator/internal/kube"
 )
 
 // The Fuzz* targets here run their seed corpus with plain go test; run one
@@ -148,6 +150,20 @@ func (emptyCache) List(context.Context, client.ObjectList, ...client.ListOption)
 
 func (emptyCache) Get(_ context.Context, key client.ObjectKey, _ client.Object, _ ...client.GetOption) error {
 	return apierrors.NewNotFound(schema.GroupResource{}, key.Name)
+}
+
+// GetInformer hands out an informer whose indexer is empty: kube.TenantsByID
+// finds nothing.
+func (emptyCache) GetInformer(context.Context, client.Object, ...cache.InformerGetOption) (cache.Informer, error) {
+	return emptyInformer{}, nil
+}
+
+type emptyInformer struct{ cache.Informer }
+
+func (emptyInformer) GetIndexer() toolscache.Indexer {
+	return toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{
+		kube.IndexTenantID: func(any) ([]string, error) { return nil, nil },
+	})
 }
 
 type noHistory struct{}

@@ -53,17 +53,15 @@ func (s *Server) findTenant(ctx context.Context, c *caller, id, ns string, need 
 		}
 		wide = d
 	}
-	var list subv1.TenantUsageList
-	opts := []client.ListOption{client.MatchingFields{kube.IndexTenantID: id}, client.UnsafeDisableDeepCopy}
-	if ns != "" {
-		opts = append(opts, client.InNamespace(ns))
-	}
-	if err := s.cache.List(ctx, &list, opts...); err != nil {
+	matches, err := kube.TenantsByID(ctx, s.cache, id)
+	if err != nil {
 		return nil, internalError(CodeInternal, "looking up the tenant in the cache", err)
 	}
 	var found []*subv1.TenantUsage
-	for i := range list.Items {
-		tu := &list.Items[i]
+	for _, tu := range matches {
+		if ns != "" && tu.Namespace != ns {
+			continue
+		}
 		ok := wide.allowed
 		if !ok {
 			acc := need

@@ -111,7 +111,7 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
-	Expect(opkube.SetupIndexes(ctx, mgr.GetFieldIndexer())).To(Succeed())
+	Expect(opkube.SetupIndexes(ctx, mgr.GetCache())).To(Succeed())
 
 	openClock = clocktesting.NewFakeClock(t0)
 	openLogs = &logBuffer{}

@@ -17,6 +17,8 @@ limitations under the License.
 package kube
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"unique"
 
@@ -31,11 +33,14 @@ import (
 // trim.Meta, then every string that repeats across tenants (namespace,
 // labels, tier, policy, metric names, labels and units, statuses, dates,
 // percentages, growth rates, condition texts) is replaced by one shared
-// copy, and optional strings by one shared pointer. The manager reads the
+// copy, optional strings and numbers by one shared pointer, and the label
+// map by one shared map per distinct set of labels. The manager reads the
 // whole status (the forecast API serves it, the reconciler compares it), so
 // nothing is dropped: the values stay equal, only their memory is shared.
-// Sharing is safe because the cache hands out deep copies, never these
-// objects. Measured in bench/scale (docs/operations.md, Capacity).
+// Sharing is safe because the cache hands out deep copies, and the readers
+// that skip the copy (client.UnsafeDisableDeepCopy) only read. Measured in
+// BenchmarkCachedTenantUsageSize and bench/scale (docs/operations.md,
+// Capacity).
 func TenantUsageTransform(in any) (any, error) {
 	out, err := trim.Meta(in)
 	tu, ok := out.(*subv1.TenantUsage)
@@ -43,13 +48,7 @@ func TenantUsageTransform(in any) (any, error) {
 		return out, err
 	}
 	tu.Namespace = intern(tu.Namespace)
-	if len(tu.Labels) > 0 {
-		labels := make(map[string]string, len(tu.Labels))
-		for k, v := range tu.Labels {
-			labels[intern(k)] = intern(v)
-		}
-		tu.Labels = labels
-	}
+	tu.Labels = sharedLabels(tu.Labels)
 	tu.Spec.Tier = intern(tu.Spec.Tier)
 	tu.Spec.PolicyRef.Name = intern(tu.Spec.PolicyRef.Name)
 	st := &tu.Status
@@ -67,15 +66,18 @@ func TenantUsageTransform(in any) (any, error) {
 		m := &st.Metrics[i]
 		m.Metric, m.Label, m.Unit = intern(m.Metric), intern(m.Label), intern(m.Unit)
 		m.Status = subv1.UsageStatus(intern(string(m.Status)))
-		m.DailyGrowthRate = sharedPtr(m.DailyGrowthRate)
-		m.PredictedBreachDate = sharedPtr(m.PredictedBreachDate)
-		m.EarliestBreachDate = sharedPtr(m.EarliestBreachDate)
-		m.LatestBreachDate = sharedPtr(m.LatestBreachDate)
-		m.UsagePercentage = sharedPtr(m.UsagePercentage)
+		m.DailyGrowthRate = sharedStrings.share(m.DailyGrowthRate)
+		m.PredictedBreachDate = sharedStrings.share(m.PredictedBreachDate)
+		m.EarliestBreachDate = sharedStrings.share(m.EarliestBreachDate)
+		m.LatestBreachDate = sharedStrings.share(m.LatestBreachDate)
+		m.UsagePercentage = sharedStrings.share(m.UsagePercentage)
+		m.Limit = sharedInt64s.share(m.Limit)
+		m.DaysUntilBreach = sharedInt32s.share(m.DaysUntilBreach)
 	}
 	if s := st.Summary; s != nil {
 		s.Status = subv1.UsageStatus(intern(string(s.Status)))
 		s.Metric, s.Window = intern(s.Metric), intern(s.Window)
+		s.DaysUntilBreach = sharedInt32s.share(s.DaysUntilBreach)
 	}
 	return tu, nil
 }
@@ -101,30 +103,100 @@ func intern(s string) string {
 	return unique.Make(s).Value()
 }
 
-// maxSharedPtrs bounds the pointer table: dates, percentages and rates have
-// a few thousand distinct values in practice; past the bound a value keeps
-// its own pointer (its string is still interned).
-const maxSharedPtrs = 1 << 16
+// maxShared bounds each table of shared values: dates, percentages, rates,
+// limits and day counts have a few thousand distinct values in practice,
+// label sets a handful. Past the bound a value keeps its own memory (its
+// strings are still interned), so a hostile or just very varied fleet costs
+// what it did before sharing, never more.
+const maxShared = 1 << 16
+
+// sharedTable hands out one pointer per distinct value of an optional field.
+type sharedTable[T comparable] struct {
+	mu   sync.Mutex
+	ptrs map[T]*T
+	// canon turns a new value into the copy the table keeps (intern for
+	// strings); nil keeps the value as it is.
+	canon func(T) T
+}
 
 var (
-	sharedMu   sync.Mutex
-	sharedPtrs = map[string]*string{}
+	sharedStrings = &sharedTable[string]{canon: intern}
+	sharedInt64s  = &sharedTable[int64]{}
+	sharedInt32s  = &sharedTable[int32]{}
 )
 
-// sharedPtr returns one pointer per distinct value, nil for nil.
-func sharedPtr(p *string) *string {
+// share returns the table's pointer for *p, nil for nil.
+func (t *sharedTable[T]) share(p *T) *T {
 	if p == nil {
 		return nil
 	}
-	sharedMu.Lock()
-	defer sharedMu.Unlock()
-	if q, ok := sharedPtrs[*p]; ok {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if q, ok := t.ptrs[*p]; ok {
 		return q
 	}
-	v := intern(*p)
-	if len(sharedPtrs) >= maxSharedPtrs {
+	v := *p
+	if t.canon != nil {
+		v = t.canon(v)
+	}
+	if len(t.ptrs) >= maxShared {
 		return &v
 	}
-	sharedPtrs[v] = &v
+	if t.ptrs == nil {
+		t.ptrs = map[T]*T{}
+	}
+	t.ptrs[v] = &v
 	return &v
+}
+
+// maxSharedLabelSets bounds the label-set table: a fleet labels its tenants
+// with a few sets (policy, managed-by, discovery state); labels unique to
+// each tenant fill the table to this bound and then keep their own maps.
+const maxSharedLabelSets = 1 << 12
+
+var (
+	labelSetsMu sync.Mutex
+	labelSets   = map[string]map[string]string{}
+)
+
+// sharedLabels returns one map per distinct set of labels, its keys and
+// values interned; nil and empty stay as they are. A decoded map costs about
+// 300 bytes for two labels, the same for every tenant of a policy.
+func sharedLabels(labels map[string]string) map[string]string {
+	if len(labels) == 0 {
+		return labels
+	}
+	key := labelSetKey(labels)
+	labelSetsMu.Lock()
+	defer labelSetsMu.Unlock()
+	if m, ok := labelSets[key]; ok {
+		return m
+	}
+	m := make(map[string]string, len(labels))
+	for k, v := range labels {
+		m[intern(k)] = intern(v)
+	}
+	if len(labelSets) < maxSharedLabelSets {
+		labelSets[key] = m
+	}
+	return m
+}
+
+// labelSetKey is a canonical spelling of a label set: sorted, each key and
+// value followed by a NUL, which neither may contain (label keys and values
+// are validated by the API server), so two different sets never meet.
+func labelSetKey(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(labels[k])
+		b.WriteByte(0)
+	}
+	return b.String()
 }

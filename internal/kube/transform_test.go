@@ -108,6 +108,12 @@ func TestTenantUsageTransformKeepsValuesAndSharesMemory(t *testing.T) {
 	if ga.Status.Metrics[0].DailyGrowthRate != gb.Status.Metrics[2].DailyGrowthRate {
 		t.Error("growth rates do not share one pointer")
 	}
+	if ga.Status.Metrics[0].Limit != gb.Status.Metrics[1].Limit {
+		t.Error("limits do not share one pointer")
+	}
+	if reflect.ValueOf(ga.Labels).UnsafePointer() != reflect.ValueOf(gb.Labels).UnsafePointer() {
+		t.Error("equal label sets do not share one map")
+	}
 	if ga.Status.Metrics[0].Current == gb.Status.Metrics[0].Current {
 		t.Fatal("fixture: the tenants should differ")
 	}
@@ -143,22 +149,71 @@ func TestTenantUsageTransformOtherInputs(t *testing.T) {
 }
 
 // A hostile or just very varied status (every value distinct) must not grow
-// the pointer table without bound.
+// a pointer table without bound.
 func TestSharedPointersAreBounded(t *testing.T) {
-	for i := range maxSharedPtrs + 1000 {
+	strs, ints := &sharedTable[string]{canon: intern}, &sharedTable[int64]{}
+	for i := range maxShared + 1000 {
 		v := fmt.Sprintf("rate-%d", i)
-		if p := sharedPtr(&v); *p != v {
-			t.Fatalf("value changed: %q -> %q", v, *p)
+		if p := strs.share(&v); *p != v || p == &v {
+			t.Fatalf("value changed or not copied: %q -> %q", v, *p)
+		}
+		n := int64(i)
+		if p := ints.share(&n); *p != n {
+			t.Fatalf("value changed: %d -> %d", n, *p)
 		}
 	}
-	sharedMu.Lock()
-	n := len(sharedPtrs)
-	sharedMu.Unlock()
-	if n > maxSharedPtrs {
-		t.Fatalf("%d shared pointers kept, bound %d", n, maxSharedPtrs)
+	if len(strs.ptrs) > maxShared || len(ints.ptrs) > maxShared {
+		t.Fatalf("%d and %d shared pointers kept, bound %d", len(strs.ptrs), len(ints.ptrs), maxShared)
 	}
-	if sharedPtr(nil) != nil {
+	if strs.share(nil) != nil || ints.share(nil) != nil {
 		t.Fatal("nil must stay nil")
+	}
+	a, b := int64(7), int64(7)
+	if ints.share(&a) != ints.share(&b) {
+		t.Fatal("equal numbers do not share one pointer (7 was shared before the table filled)")
+	}
+}
+
+func TestSharedLabels(t *testing.T) {
+	own := func(s string) string { return strings.Clone(s) }
+	set := func(policy string) map[string]string {
+		return map[string]string{own(subv1.LabelPolicy): own(policy), own(subv1.LabelManagedBy): own("subscription-operator")}
+	}
+	a, b, other := sharedLabels(set("default")), sharedLabels(set("default")), sharedLabels(set("gold"))
+	if !reflect.DeepEqual(a, set("default")) || !reflect.DeepEqual(other, set("gold")) {
+		t.Fatalf("labels changed: %v, %v", a, other)
+	}
+	if reflect.ValueOf(a).UnsafePointer() != reflect.ValueOf(b).UnsafePointer() {
+		t.Error("equal label sets do not share one map")
+	}
+	if reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(other).UnsafePointer() {
+		t.Error("different label sets share a map")
+	}
+	// A key that ends where another set's value begins must not collide.
+	x := sharedLabels(map[string]string{"a": "b", "c": "d"})
+	y := sharedLabels(map[string]string{"a": "bc", "": "d"})
+	if x["c"] != "d" || y["a"] != "bc" {
+		t.Fatalf("label sets collided: %v, %v", x, y)
+	}
+	if sharedLabels(nil) != nil || len(sharedLabels(map[string]string{})) != 0 {
+		t.Error("nil or empty labels changed")
+	}
+}
+
+// Labels unique to each tenant fill the table to its bound and then keep
+// their own maps, with the same values.
+func TestSharedLabelsAreBounded(t *testing.T) {
+	for i := range maxSharedLabelSets + 100 {
+		want := map[string]string{"tenant": fmt.Sprint(i)}
+		if got := sharedLabels(want); !reflect.DeepEqual(got, want) {
+			t.Fatalf("labels changed: %v -> %v", want, got)
+		}
+	}
+	labelSetsMu.Lock()
+	n := len(labelSets)
+	labelSetsMu.Unlock()
+	if n > maxSharedLabelSets {
+		t.Fatalf("%d label sets kept, bound %d", n, maxSharedLabelSets)
 	}
 }
 

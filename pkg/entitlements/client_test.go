@@ -129,7 +129,7 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := opkube.SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := opkube.SetupIndexes(ctx, mgr.GetCache()); err != nil {
 		return 0, err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
