@@ -104,10 +104,10 @@ func intern(s string) string {
 }
 
 // maxShared bounds each table of shared values: dates, percentages, rates,
-// limits and day counts have a few thousand distinct values in practice,
-// label sets a handful. Past the bound a value keeps its own memory (its
-// strings are still interned), so a hostile or just very varied fleet costs
-// what it did before sharing, never more.
+// limits and day counts have a few thousand distinct values in practice.
+// Past the bound a value keeps its own pointer (its string is still
+// interned), so a hostile or just very varied fleet costs what it did before
+// sharing plus the full table, never an unbounded one.
 const maxShared = 1 << 16
 
 // sharedTable hands out one pointer per distinct value of an optional field.
