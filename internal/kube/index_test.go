@@ -79,21 +79,15 @@ func BenchmarkIndexTenantID(b *testing.B) {
 		tu := obj.(*subv1.TenantUsage)
 		return []string{tu.Namespace + "/" + tu.Spec.TenantID, "__all_namespaces/" + tu.Spec.TenantID}, nil
 	}
-	live := func() uint64 {
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
 	size := func(idx toolscache.Indexers) float64 {
-		base := live()
+		base := liveHeap()
 		ix := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, idx)
 		for _, o := range objs {
 			if err := ix.Add(o); err != nil {
 				b.Fatal(err)
 			}
 		}
-		bytes := float64(live()-base) / n
+		bytes := float64(liveHeap()-base) / n
 		runtime.KeepAlive(ix)
 		return bytes
 	}
